@@ -1,0 +1,183 @@
+"""The records every surface shows: one shape, one `to_dict()` for JSON.
+
+Records are plain frozen dataclasses built by the store from rows; they hold no live
+objects and no connection, so a widget, a REST handler and the CLI can all render them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+STAGES = ("none", "staging", "production", "archived")
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A name a tracked cell bound, with its role and how it was stored.
+
+    `object_hash` is set when the value's bytes are in `objects/`; `value` holds params and
+    metrics inline; `data` holds the fingerprint, schema and statistics of a data variable;
+    `reason` says why a value was not captured (then `object_hash` is None).
+    """
+
+    name: str
+    role: str
+    type: str
+    object_hash: str | None = None
+    size: int | None = None
+    value: Any = None
+    data: dict | None = None
+    reason: str | None = None
+
+    @property
+    def captured(self) -> bool:
+        return self.reason is None
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Input:
+    """Data a tracked cell read that existed before it: the run's lineage."""
+
+    name: str
+    type: str
+    fingerprint: str
+    schema: dict
+    stats: dict
+    object_hash: str | None = None
+    reason: str | None = None
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One execution of a tracked cell."""
+
+    id: str
+    experiment: str
+    status: str
+    started_at: str
+    ended_at: str
+    duration_s: float
+    user: str | None
+    host: str | None
+    notebook: str | None
+    note: str | None
+    source: str
+    error: str | None = None
+    params: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    tags: dict = field(default_factory=dict)
+    packages: dict = field(default_factory=dict)
+    git: dict | None = None
+    variables: tuple[Variable, ...] = ()
+    inputs: tuple[Input, ...] = ()
+
+    @property
+    def models(self) -> tuple[Variable, ...]:
+        """The captured variables whose role is `model`."""
+        return tuple(v for v in self.variables if v.role == "model" and v.captured)
+
+    def variable(self, name: str) -> Variable | None:
+        return next((v for v in self.variables if v.name == name), None)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One version of a registered model.
+
+    `created` is False when `register` found these exact bytes already registered and
+    returned that version instead of making a new one.
+    """
+
+    name: str
+    version: str
+    stage: str
+    run_id: str | None
+    object_hash: str
+    model_type: str
+    size: int
+    created_at: str
+    user: str | None
+    bump: str
+    bump_reason: str
+    note: str | None
+    variable: str | None = None
+    params: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    tags: dict = field(default_factory=dict)
+    signature: dict | None = None
+    created: bool = True
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def to_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["ref"] = self.ref
+        return data
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One stage change of a version: a row of the audit trail."""
+
+    name: str
+    version: str
+    from_stage: str
+    to_stage: str
+    user: str | None
+    at: str
+    note: str | None
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Damage:
+    """One damaged thing `verify` found: an object or a row."""
+
+    kind: str  # "object-missing", "object-corrupt", "row-dangling"
+    what: str
+    detail: str
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    checked_objects: int
+    checked_rows: int
+    damage: tuple[Damage, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.damage
+
+    def to_dict(self) -> dict:
+        return {**dataclasses.asdict(self), "ok": self.ok}
+
+
+@dataclass(frozen=True)
+class GCReport:
+    """What `gc` removed, or with `dry_run` would remove."""
+
+    dry_run: bool
+    objects: tuple[str, ...] = ()
+    temp_files: tuple[str, ...] = ()
+    bytes: int = 0
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
