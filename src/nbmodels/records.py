@@ -129,6 +129,24 @@ class ModelVersion:
 
 
 @dataclass(frozen=True)
+class ModelSummary:
+    """One registered model: its newest and production versions and a key metric."""
+
+    name: str
+    versions: int
+    latest_version: str
+    latest_stage: str
+    production_version: str | None
+    updated_at: str
+    key_metric: str | None = None
+    key_metric_value: float | None = None
+    description: str | None = None
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
 class Transition:
     """One stage change of a version: a row of the audit trail."""
 
