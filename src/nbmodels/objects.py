@@ -139,6 +139,7 @@ class ObjectStore:
         target = self.path(digest)
         if target.is_file():
             temp_path.unlink()
+            self.touch(digest)
             return False
         target.parent.mkdir(exist_ok=True)
         os.replace(temp_path, target)
@@ -185,6 +186,10 @@ class ObjectStore:
 
     def temp_files(self) -> list[Path]:
         return sorted(self.temp_dir.glob("*" + _TEMP_SUFFIX)) if self.temp_dir.is_dir() else []
+
+    def touch(self, digest: str) -> None:
+        """Mark an object as just used, so a concurrent `gc` leaves it alone."""
+        os.utime(self.path(digest))
 
     def remove(self, digest: str) -> None:
         self.path(digest).unlink(missing_ok=True)

@@ -1,0 +1,231 @@
+"""The SQLite side of a registry: connection, schema, migrations, and row <-> record.
+
+Written through sqlite-utils. WAL mode so readers never block the writer; every write is
+one `BEGIN IMMEDIATE` transaction so two kernels writing at once queue on the busy
+timeout instead of failing with "database is locked" on a lock upgrade. No joblib, no
+object files here: `objects.py` owns those.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from pathlib import Path
+from typing import Iterator
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from .errors import NbModelsError
+from .records import Input, ModelVersion, Run, Transition, Variable
+
+BUSY_TIMEOUT_S = 60.0
+migrations = Migrations("nbmodels")
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    for statement in _M001.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+@migrations()
+def m002_data_cache_and_indexes(db: sqlite_utils.Database) -> None:
+    """Remember which object holds which data fingerprint, so data read by a hundred runs
+    is serialized once; index what the listings filter and sort on."""
+    for statement in _M002.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+SCHEMA_VERSION = 2  # number of migrations above
+
+_M001 = """
+CREATE TABLE objects (
+    hash TEXT PRIMARY KEY, size INTEGER NOT NULL, serializer TEXT NOT NULL,
+    type TEXT, created_at TEXT NOT NULL);
+CREATE TABLE runs (
+    id TEXT PRIMARY KEY, experiment TEXT NOT NULL, status TEXT NOT NULL,
+    started_at TEXT NOT NULL, ended_at TEXT NOT NULL, duration_s REAL NOT NULL,
+    user TEXT, host TEXT, notebook TEXT, note TEXT, source TEXT NOT NULL, error TEXT,
+    params TEXT NOT NULL DEFAULT '{}', metrics TEXT NOT NULL DEFAULT '{}',
+    tags TEXT NOT NULL DEFAULT '{}', packages TEXT NOT NULL DEFAULT '{}',
+    python TEXT, git TEXT);
+CREATE TABLE variables (
+    run_id TEXT NOT NULL REFERENCES runs(id), name TEXT NOT NULL, role TEXT NOT NULL,
+    type TEXT NOT NULL, object_hash TEXT REFERENCES objects(hash), size INTEGER,
+    value TEXT, data TEXT, reason TEXT, PRIMARY KEY (run_id, name));
+CREATE TABLE inputs (
+    run_id TEXT NOT NULL REFERENCES runs(id), name TEXT NOT NULL, type TEXT NOT NULL,
+    fingerprint TEXT NOT NULL, schema TEXT NOT NULL, stats TEXT NOT NULL,
+    object_hash TEXT REFERENCES objects(hash), reason TEXT, PRIMARY KEY (run_id, name));
+CREATE TABLE models (
+    name TEXT PRIMARY KEY, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+    description TEXT);
+CREATE TABLE versions (
+    name TEXT NOT NULL REFERENCES models(name), version TEXT NOT NULL,
+    major INTEGER NOT NULL, minor INTEGER NOT NULL, patch INTEGER NOT NULL,
+    stage TEXT NOT NULL DEFAULT 'none', run_id TEXT REFERENCES runs(id),
+    object_hash TEXT NOT NULL REFERENCES objects(hash), variable TEXT,
+    model_type TEXT NOT NULL, size INTEGER NOT NULL, created_at TEXT NOT NULL, user TEXT,
+    bump TEXT NOT NULL, bump_reason TEXT NOT NULL, note TEXT,
+    tags TEXT NOT NULL DEFAULT '{}', params TEXT NOT NULL DEFAULT '{}',
+    metrics TEXT NOT NULL DEFAULT '{}', facts TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (name, version), UNIQUE (name, major, minor, patch));
+CREATE TABLE transitions (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL,
+    from_stage TEXT NOT NULL, to_stage TEXT NOT NULL, user TEXT, at TEXT NOT NULL, note TEXT,
+    FOREIGN KEY (name, version) REFERENCES versions(name, version))
+"""
+
+_M002 = """
+CREATE TABLE data_objects (
+    fingerprint TEXT PRIMARY KEY, object_hash TEXT NOT NULL REFERENCES objects(hash));
+CREATE INDEX runs_started ON runs(started_at);
+CREATE INDEX runs_experiment_started ON runs(experiment, started_at);
+CREATE INDEX variables_object ON variables(object_hash);
+CREATE INDEX inputs_object ON inputs(object_hash);
+CREATE INDEX versions_object ON versions(object_hash);
+CREATE INDEX versions_run ON versions(run_id);
+CREATE INDEX transitions_name ON transitions(name, id)
+"""
+
+_JSON_COLUMNS = {"params", "metrics", "tags", "packages", "git", "value", "data", "schema",
+                 "stats", "facts"}
+
+
+class RegistryVersionError(NbModelsError):
+    """The registry was written by a newer nbmodels than this one."""
+
+
+class Store:
+    """One registry database. Opened lazily; created only by `write()`."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._db: sqlite_utils.Database | None = None
+
+    @property
+    def exists(self) -> bool:
+        return self._db is not None or self.path.is_file()
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        if self._db is None:
+            self._db = self._open()
+        return self._db
+
+    def _open(self) -> sqlite_utils.Database:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        db = sqlite_utils.Database(conn)
+        self._migrate(db)
+        return db
+
+    def _migrate(self, db: sqlite_utils.Database) -> None:
+        current = db.execute("PRAGMA user_version").fetchone()[0]
+        if current > SCHEMA_VERSION:
+            raise RegistryVersionError(
+                f"registry {self.path.parent} has schema {current}, newer than this nbmodels "
+                f"understands ({SCHEMA_VERSION}): upgrade nbmodels")
+        if current == SCHEMA_VERSION:
+            return
+        # IMMEDIATE so two kernels opening a new registry do not both migrate it.
+        with _immediate(db.conn):
+            migrations.apply(db)
+            db.execute(f"PRAGMA user_version = {len(migrations.applied(db))}")
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite_utils.Database]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on any error)."""
+        with _immediate(self.db.conn):
+            yield self.db
+
+    def query(self, sql: str, params=()) -> list[dict]:
+        """Rows as dicts with JSON columns decoded; [] when the registry does not exist."""
+        if not self.exists:
+            return []
+        return [decode_row(row) for row in self.db.query(sql, params)]
+
+    def one(self, sql: str, params=()) -> dict | None:
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+@contextlib.contextmanager
+def _immediate(conn: sqlite3.Connection):
+    if conn.in_transaction:  # nested: the outer transaction already holds the lock
+        yield
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def decode_row(row: dict) -> dict:
+    return {k: (json.loads(v) if k in _JSON_COLUMNS and isinstance(v, str) else v)
+            for k, v in row.items()}
+
+
+def encode_json(value) -> str:
+    return json.dumps(value, default=str, allow_nan=True)
+
+
+def run_from_row(row: dict, variables=(), inputs=()) -> Run:
+    return Run(
+        id=row["id"], experiment=row["experiment"], status=row["status"],
+        started_at=row["started_at"], ended_at=row["ended_at"], duration_s=row["duration_s"],
+        user=row["user"], host=row["host"], notebook=row["notebook"], note=row["note"],
+        source=row["source"], error=row["error"], params=row["params"] or {},
+        metrics=row["metrics"] or {}, tags=row["tags"] or {}, packages=row["packages"] or {},
+        git=row["git"],
+        variables=tuple(variable_from_row(v) for v in variables),
+        inputs=tuple(input_from_row(i) for i in inputs))
+
+
+def variable_from_row(row: dict) -> Variable:
+    return Variable(name=row["name"], role=row["role"], type=row["type"],
+                    object_hash=row["object_hash"], size=row["size"], value=row["value"],
+                    data=row["data"], reason=row["reason"])
+
+
+def input_from_row(row: dict) -> Input:
+    return Input(name=row["name"], type=row["type"], fingerprint=row["fingerprint"],
+                 schema=row["schema"], stats=row["stats"], object_hash=row["object_hash"],
+                 reason=row["reason"])
+
+
+def version_from_row(row: dict, created: bool = True) -> ModelVersion:
+    facts = row.get("facts") or {}
+    return ModelVersion(
+        name=row["name"], version=row["version"], stage=row["stage"], run_id=row["run_id"],
+        object_hash=row["object_hash"], model_type=row["model_type"], size=row["size"],
+        created_at=row["created_at"], user=row["user"], bump=row["bump"],
+        bump_reason=row["bump_reason"], note=row["note"], variable=row["variable"],
+        params=row["params"] or {}, metrics=row["metrics"] or {}, tags=row["tags"] or {},
+        signature=facts.get("signature"), created=created)
+
+
+def transition_from_row(row: dict) -> Transition:
+    return Transition(name=row["name"], version=row["version"], from_stage=row["from_stage"],
+                      to_stage=row["to_stage"], user=row["user"], at=row["at"], note=row["note"])
