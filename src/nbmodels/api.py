@@ -1,0 +1,78 @@
+"""Module-level functions over the default registry: `nbmodels.load(ref)`,
+`nbmodels.log_param(...)`, `nbmodels.last_run()` ...
+
+The default registry is the one `%config NBModels.home` names in a kernel, else the one
+`resolve_home()` finds from the working directory. `log_param`/`log_metric` inside a
+`%%track` cell add to the run being recorded; outside one they add to the last run this
+process recorded.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import NbModelsError
+
+
+@dataclass
+class _Session:
+    home: str | os.PathLike | None = None  # set by the magics from NBModels.home
+    tracking: dict | None = None  # {"params": {}, "metrics": {}} while a %%track cell runs
+    last_run_id: str | None = None
+    last_home: str | None = None
+    registries: dict = field(default_factory=dict)
+
+
+session = _Session()
+
+
+def default_registry():
+    """The `Registry` of this kernel or process (one instance per resolved home)."""
+    from .config import resolve_home
+    from .registry import Registry
+
+    home = resolve_home(session.home)
+    if home not in session.registries:
+        session.registries[home] = Registry(home)
+    return session.registries[home]
+
+
+def load(ref: str) -> Any:
+    """Load the model a REF names from the default registry, hash verified."""
+    return default_registry().load(ref)
+
+
+def compare(*refs: str, **options):
+    """Compare runs or versions of the default registry (see `Registry.compare`)."""
+    return default_registry().compare(*refs, **options)
+
+
+def log_param(name: str, value: Any) -> None:
+    """Record a parameter on the run being tracked (or the last run recorded)."""
+    _log("params", name, value)
+
+
+def log_metric(name: str, value: float) -> None:
+    """Record a metric on the run being tracked (or the last run recorded)."""
+    _log("metrics", name, value)
+
+
+def last_run():
+    """The run the last `%%track` cell of this process recorded, or None."""
+    if session.last_run_id is None:
+        return None
+    return default_registry().run(session.last_run_id)
+
+
+def _log(kind: str, name: str, value: Any) -> None:
+    if not isinstance(name, str) or not name:
+        raise NbModelsError(f"log_{kind[:-1]} needs a non-empty name, got {name!r}")
+    if session.tracking is not None:
+        session.tracking[kind][name] = value
+        return
+    if session.last_run_id is None:
+        raise NbModelsError(f"no run to log {name!r} to: call log_{kind[:-1]} in a %%track "
+                            "cell or after one")
+    default_registry().update_run_values(session.last_run_id, **{kind: {name: value}})

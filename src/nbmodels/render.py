@@ -1,0 +1,75 @@
+"""Cell output of the magics: HTML with a plain-text fallback, every user string escaped."""
+
+from __future__ import annotations
+
+from html import escape
+
+_BOX = ("font-family: var(--jp-code-font-family, monospace); font-size: 12px; "
+        "border-left: 3px solid var(--jp-brand-color1, #1976d2); padding: 4px 8px; margin: 2px 0")
+
+
+def _display(html: str, text: str) -> None:
+    from IPython.display import display
+
+    display({"text/html": html, "text/plain": text}, raw=True)
+
+
+def display_text(text: str) -> None:
+    _display(f'<div style="{_BOX}">{escape(text)}</div>', text)
+
+
+def _pairs(values: dict, limit: int = 8) -> str:
+    items = [f"{k}={_fmt(v)}" for k, v in list(values.items())[:limit]]
+    return ", ".join(items) + (f", … (+{len(values) - limit})" if len(values) > limit else "")
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 40 else text[:37] + "…"
+
+
+def _size(nbytes: int | None) -> str:
+    if nbytes is None:
+        return "?"
+    for unit in ("B", "kB", "MB", "GB"):
+        if nbytes < 1000 or unit == "GB":
+            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1000
+    return ""
+
+
+def run_summary_lines(run) -> list[tuple[str, str]]:
+    """(label, text) lines of the block shown under a tracked cell."""
+    lines = [("run", f"{run.id} · {run.experiment} · {run.status} · {run.duration_s:.2f}s")]
+    models = [f"{v.name} ({v.type.rsplit('.', 1)[-1]}, {_size(v.size)})" for v in run.models]
+    if models:
+        lines.append(("model", ", ".join(models)))
+    if run.params:
+        lines.append(("params", _pairs(run.params)))
+    if run.metrics:
+        lines.append(("metrics", _pairs(run.metrics)))
+    if run.inputs:
+        lines.append(("inputs", ", ".join(
+            f"{i.name} {i.fingerprint[:8]}" for i in run.inputs)))
+    skipped = [f"{v.name} ({v.reason})" for v in run.variables if not v.captured]
+    if skipped:
+        lines.append(("not captured", "; ".join(skipped)))
+    return lines
+
+
+def display_run_summary(run) -> None:
+    lines = run_summary_lines(run)
+    text = "\n".join(f"{label}: {value}" for label, value in lines)
+    rows = "".join(f"<div><b>{escape(label)}</b> {escape(value)}</div>" for label, value in lines)
+    _display(f'<div class="nbmodels-run" style="{_BOX}">{rows}</div>', "nbmodels " + text)
+
+
+def display_registration(version, var: str) -> None:
+    if version.created:
+        text = (f"Registered {var} as {version.ref} ({version.bump}: {version.bump_reason})"
+                + (f" · stage {version.stage}" if version.stage != "none" else ""))
+    else:
+        text = f"{var} is already {version.ref} (same bytes): no new version"
+    display_text(text)
