@@ -409,6 +409,13 @@ class Registry:
         return records_frame(self.transitions(name), [
             "name", "version", "from_stage", "to_stage", "user", "at", "note"])
 
+    def compare(self, *refs: str, on: tuple | None = None):
+        """Compare runs or versions (or every version of one model, given its NAME); with
+        `on=(X, y)` also score the models on that data. See `nbmodels.compare`."""
+        from .compare import compare
+
+        return compare(self, *refs, on=on)
+
     # ---- loading ------------------------------------------------------------------------
 
     def load(self, ref: str, variable: str | None = None) -> Any:
