@@ -1,0 +1,848 @@
+"""What a tracked cell bound and read, the role of each value, data fingerprints, environment.
+
+Everything here takes plain values (a namespace dict, a source string, a folder), never a
+shell, so the magics, the registry and the tests call the same functions. Importing this
+module imports no ML library, no pandas and no IPython: a value's library is looked up in
+`sys.modules`, and a library the kernel has not imported cannot have made the value.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime
+import getpass
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import re
+import socket
+import subprocess
+import sys
+import types
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Collection, Iterable
+
+ROLES = ("model", "param", "metric", "data", "other")
+
+FIT_METHODS = frozenset({"fit", "fit_transform", "partial_fit", "fit_predict", "train"})
+
+MAX_PARAM_ITEMS = 50
+# A string longer than this is content (a document, a query result), not a hyperparameter.
+MAX_PARAM_CHARS = 10_000
+MAX_STATS_COLUMNS = 200
+MAX_ARRAY_STATS_COLUMNS = 100
+MAX_TOP_CHARS = 200
+GIT_TIMEOUT_S = 2.0
+
+_METRIC_WORDS = frozenset({
+    "accuracy", "acc", "score", "f1", "f2", "fbeta", "auc", "roc_auc", "precision",
+    "recall", "loss", "rmse", "mse", "mae", "r2", "logloss", "error", "err", "mape",
+    "smape", "rmsle", "msle", "medae", "ap", "ndcg", "map", "mrr", "iou", "dice", "kappa",
+    "mcc", "brier", "gini", "perplexity", "ppl", "bleu", "rouge", "wer", "cer",
+    "specificity", "sensitivity", "tpr", "fpr", "tnr", "fnr", "top1", "top5",
+})
+# Parts that make a metric-looking name a setting: `loss_fn`, `loss_weight`, `score_threshold`.
+_NOT_METRIC_WORDS = frozenset({
+    "fn", "fns", "func", "function", "weight", "weights", "threshold", "thresh", "tol",
+    "tolerance", "name", "names", "type", "kind", "list", "history", "hist", "curve",
+    "fig", "plot", "ax", "path", "file", "dir", "col", "cols", "column", "columns",
+})
+_CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+# Top-level module name -> distribution name, for the packages that decide whether a saved
+# model loads and behaves the same.
+WATCHED_PACKAGES = {
+    "numpy": "numpy", "pandas": "pandas", "scipy": "scipy", "sklearn": "scikit-learn",
+    "xgboost": "xgboost", "lightgbm": "lightgbm", "catboost": "catboost", "torch": "torch",
+    "torchvision": "torchvision", "tensorflow": "tensorflow", "keras": "keras",
+    "jax": "jax", "joblib": "joblib", "cloudpickle": "cloudpickle", "statsmodels": "statsmodels",
+    "polars": "polars", "pyarrow": "pyarrow", "transformers": "transformers",
+    "tokenizers": "tokenizers", "sentence_transformers": "sentence-transformers",
+    "imblearn": "imbalanced-learn", "category_encoders": "category_encoders",
+    "optuna": "optuna", "skorch": "skorch", "lightning": "lightning",
+    "pytorch_lightning": "pytorch-lightning", "onnxruntime": "onnxruntime", "numba": "numba",
+    "prophet": "prophet", "sktime": "sktime", "shap": "shap",
+}
+
+
+# --------------------------------------------------------------------------- cell source
+
+
+@dataclass(frozen=True)
+class CellNames:
+    """Names a cell binds at its top level, loads anywhere, and fits in place."""
+
+    bound: frozenset[str] = frozenset()
+    read: frozenset[str] = frozenset()
+    fitted: frozenset[str] = frozenset()
+
+
+class _TopLevelScope(ast.NodeVisitor):
+    """Collects bindings and `.fit` receivers of the cell's own scope.
+
+    Function, class and lambda bodies are separate scopes and are not entered; a
+    comprehension's loop variables are its own, but a walrus inside it binds in the cell.
+    """
+
+    def __init__(self) -> None:
+        self.bound: set[str] = set()
+        self.fitted: set[str] = set()
+
+    def _bind_target(self, target: ast.AST) -> None:
+        if isinstance(target, ast.Name):
+            self.bound.add(target.id)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self._bind_target(element)
+        elif isinstance(target, ast.Starred):
+            self._bind_target(target.value)
+        else:  # `a.b = ...`, `a[i] = ...` mutate an object, they bind no name
+            self.visit(target)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        for target in node.targets:
+            self._bind_target(target)
+        self.visit(node.value)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:  # `x: int` alone declares, it binds nothing
+            self._bind_target(node.target)
+            self.visit(node.value)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self._bind_target(node.target)
+        self.visit(node.value)
+
+    def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
+        self._bind_target(node.target)
+        for child in (node.iter, *node.body, *node.orelse):
+            self.visit(child)
+
+    visit_AsyncFor = visit_For
+
+    def visit_withitem(self, node: ast.withitem) -> None:
+        if node.optional_vars is not None:
+            self._bind_target(node.optional_vars)
+        self.visit(node.context_expr)
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
+        self.bound.add(node.target.id)
+        self.visit(node.value)
+
+    def visit_MatchAs(self, node: ast.MatchAs) -> None:
+        if node.name:
+            self.bound.add(node.name)
+        self.generic_visit(node)
+
+    def visit_MatchStar(self, node: ast.MatchStar) -> None:
+        if node.name:
+            self.bound.add(node.name)
+
+    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
+        if node.rest:
+            self.bound.add(node.rest)
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr in FIT_METHODS
+            and isinstance(func.value, ast.Name)
+        ):
+            self.fitted.add(func.value.id)
+        self.generic_visit(node)
+
+    def _visit_comprehension(self, node: ast.AST) -> None:
+        # Loop targets are local to the comprehension; only walrus/fit inside matter.
+        for generator in node.generators:
+            self.visit(generator.iter)
+            for condition in generator.ifs:
+                self.visit(condition)
+        for field in ("elt", "key", "value"):
+            child = getattr(node, field, None)
+            if child is not None:
+                self.visit(child)
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _visit_comprehension
+
+    def _skip_scope(self, node: ast.AST) -> None:
+        pass
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = visit_Lambda = _skip_scope
+    visit_Import = visit_ImportFrom = _skip_scope
+
+
+def cell_names(source: str) -> CellNames:
+    """Return the names `source` binds, reads and fits; empty sets if it does not parse.
+
+    `source` is Python as IPython runs it (magics already transformed). `read` is every
+    name loaded anywhere in the cell, for lineage; `fitted` holds `X` for `X.fit(...)` and
+    the other in-place training calls, since a model fitted in place counts as bound.
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):  # ValueError: source with NUL bytes
+        return CellNames()
+    scope = _TopLevelScope()
+    scope.visit(tree)
+    read = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            read.add(node.id)
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            read.add(node.target.id)
+    return CellNames(frozenset(scope.bound), frozenset(read), frozenset(scope.fitted))
+
+
+def snapshot(namespace: dict, names: Iterable[str]) -> dict[str, object]:
+    """Return `{name: namespace[name]}` for the `names` present: references, not copies.
+
+    Costs one lookup per name, whatever the size of the namespace.
+    """
+    return {name: namespace[name] for name in names if name in namespace}
+
+
+def changed_names(
+    before: dict, namespace: dict, bound: Iterable[str], fitted: Iterable[str] = ()
+) -> list[str]:
+    """Return, sorted, the `bound` names the cell rebound and the `fitted` names still present.
+
+    A name counts as rebound when it is new or now refers to a different object (`is`, not
+    `==`: equal values rebound to the same object are unchanged). Private names (`_x`) and
+    modules (`xgb` in `xgb.train(...)` is a module, not a model) are left out.
+    """
+    fitted = set(fitted)
+    result = []
+    for name in set(bound) | fitted:
+        if name.startswith("_") or name not in namespace:
+            continue
+        value = namespace[name]
+        if isinstance(value, types.ModuleType):
+            continue
+        if name in fitted or name not in before or before[name] is not value:
+            result.append(name)
+    return sorted(result)
+
+
+# --------------------------------------------------------------------------- roles
+
+
+def role_of(name: str, value: Any, params: Collection[str] = (), metrics: Collection[str] = ()) -> str:
+    """Return the role of a captured value: "model", "param", "metric", "data" or "other".
+
+    Names listed in `params` / `metrics` (from `--params` / `--metrics`) win; then models,
+    data, numbers with metric-like names, and small scalar values as params.
+    """
+    if name in params:
+        return "param"
+    if name in metrics:
+        return "metric"
+    if is_model(value):
+        return "model"
+    if is_data(value):
+        return "data"
+    if is_metric_name(name) and _is_real_number(value):
+        return "metric"
+    if _is_param_value(value):
+        return "param"
+    return "other"
+
+
+def is_metric_name(name: str) -> bool:
+    """Whether `name` looks like a metric: a metric word as the whole name or one of its parts.
+
+    Parts are split on `_`, camelCase and digits (`val_loss`, `testAcc`, `f1score`,
+    `r2_test`); `accumulate` is not `acc`. A part like `fn`, `weight` or `threshold` marks a
+    setting (`loss_fn`, `score_threshold`), which is not a metric.
+    """
+    words = set()
+    for part in _CAMEL_RE.sub("_", name).lower().split("_"):
+        if part:
+            words.add(part)
+            words.update(re.findall(r"[a-z]+\d*", part))  # f1score -> f1, score
+            words.update(re.findall(r"[a-z]+", part))
+    if words & _NOT_METRIC_WORDS:
+        return False
+    return bool(words & _METRIC_WORDS)
+
+
+def _numpy():
+    """numpy if the kernel has imported it, else None (then no value can be a numpy one)."""
+    return sys.modules.get("numpy")
+
+
+def _is_real_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    np = _numpy()
+    return np is not None and isinstance(value, (np.integer, np.floating))
+
+
+def _is_scalar(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int, float)):
+        return True
+    if isinstance(value, str):
+        return len(value) <= MAX_PARAM_CHARS
+    np = _numpy()
+    return np is not None and isinstance(value, (np.bool_, np.integer, np.floating, np.str_))
+
+
+def _is_param_value(value: Any, any_keys: bool = False) -> bool:
+    """A scalar, or a small list/tuple/dict of scalars (dict keys str unless `any_keys`)."""
+    if _is_scalar(value):
+        return True
+    if isinstance(value, (list, tuple)):
+        return len(value) <= MAX_PARAM_ITEMS and all(_is_scalar(item) for item in value)
+    if isinstance(value, dict):
+        return len(value) <= MAX_PARAM_ITEMS and all(
+            (_is_scalar(key) if any_keys else isinstance(key, str)) and _is_scalar(item)
+            for key, item in value.items()
+        )
+    return False
+
+
+def json_value(value: Any) -> Any:
+    """Return `value` made JSON-safe: numpy scalars as Python, tuples as lists, recursively."""
+    if isinstance(value, (list, tuple)):
+        return [json_value(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): json_value(item) for key, item in value.items()}
+    np = _numpy()
+    if np is not None and isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+# --------------------------------------------------------------------------- models
+
+
+def _module_attr(module: str, name: str) -> Any:
+    """`module.name` if `module` is already imported, else None; never imports it."""
+    try:
+        return getattr(sys.modules.get(module), name, None)
+    except Exception:  # a lazy module attribute that fails to load
+        return None
+
+
+def _sklearn_fitted(value: Any) -> bool:
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        check_is_fitted(value)
+    except (NotFittedError, TypeError, AttributeError):
+        return False
+    return True
+
+
+def is_model(value: Any) -> bool:
+    """Whether `value` is a trained model.
+
+    scikit-learn estimators and pipelines (and XGBoost/LightGBM's scikit-learn wrappers)
+    only once fitted; XGBoost and LightGBM boosters; PyTorch modules; Keras models; else
+    any instance with callable `fit` and `predict`. Classes are never models. Imports only
+    libraries the kernel has already imported.
+    """
+    if isinstance(value, type):
+        return False
+    boosters = tuple(
+        cls for cls in (_module_attr("xgboost", "Booster"), _module_attr("lightgbm", "Booster"))
+        if cls is not None
+    )
+    if boosters and isinstance(value, boosters):
+        return True
+    base_estimator = _module_attr("sklearn.base", "BaseEstimator")
+    if base_estimator is not None and isinstance(value, base_estimator):
+        return _sklearn_fitted(value)  # an unfitted estimator has fit/predict, yet is no model
+    frameworks = tuple(
+        cls for cls in (
+            _module_attr("torch.nn", "Module"),
+            _module_attr("keras", "Model"),
+            _module_attr("tensorflow.keras", "Model"),
+        )
+        if cls is not None
+    )
+    if frameworks and isinstance(value, frameworks):
+        return True
+    return _has_fit_and_predict(value)
+
+
+def _has_fit_and_predict(value: Any) -> bool:
+    try:
+        return callable(getattr(value, "fit", None)) and callable(getattr(value, "predict", None))
+    except Exception:  # a property or __getattr__ that raises
+        return False
+
+
+def model_params(model: Any) -> dict:
+    """Return the model's hyperparameters as a JSON-safe dict; {} when it has none.
+
+    Uses `get_params(deep=False)`; for a scikit-learn Pipeline `deep=True`, keeping the
+    steps' scalar settings (`clf__C`) and naming nested estimators by their class. A
+    LightGBM Booster gives its `params`; torch modules and XGBoost boosters give {}.
+    """
+    try:
+        if _is_instance_of(model, "lightgbm", "Booster"):
+            params = dict(model.params or {})
+        elif callable(getattr(model, "get_params", None)):
+            deep = _is_instance_of(model, "sklearn.pipeline", "Pipeline")
+            params = model.get_params(deep=deep)
+        else:
+            return {}
+    except Exception:
+        return {}
+    result = {}
+    for key, value in params.items():
+        safe = _param_json(value)
+        if safe is not _DROP:
+            result[str(key)] = safe
+    return result
+
+
+_DROP = object()
+
+
+def _param_json(value: Any) -> Any:
+    # Hyperparameter dicts may have non-str keys (`class_weight={0: 1, 1: 2}`): JSON makes them str.
+    if _is_param_value(value, any_keys=True):
+        return json_value(value)
+    if isinstance(value, (list, tuple, dict)):  # a Pipeline's `steps`: told by the step keys
+        return _DROP
+    if isinstance(value, (type, types.FunctionType, types.BuiltinFunctionType)):
+        return value.__qualname__
+    return short_type_name(value)  # a nested estimator, a scorer, a RandomState...
+
+
+def _is_instance_of(value: Any, module: str, name: str) -> bool:
+    cls = _module_attr(module, name)
+    return cls is not None and isinstance(value, cls)
+
+
+def model_signature(model: Any) -> dict | None:
+    """Return `{"features": [...] | None, "n_features": int | None}` the model takes, or None.
+
+    From `feature_names_in_` / `n_features_in_` (scikit-learn, and the XGBoost and
+    LightGBM wrappers), the boosters' own feature names and counts, or the `in_features`
+    / `in_channels` of a torch module's first layer that has one. Never raises.
+    """
+    try:
+        features, n_features = _signature(model)
+    except Exception:
+        return None
+    if features is not None:
+        features = [str(name) for name in features]
+        n_features = n_features if n_features is not None else len(features)
+    if features is None and n_features is None:
+        return None
+    return {"features": features, "n_features": int(n_features) if n_features is not None else None}
+
+
+def _signature(model: Any) -> tuple[list | None, int | None]:
+    features = getattr(model, "feature_names_in_", None)
+    n_features = getattr(model, "n_features_in_", None)
+    if features is not None:
+        return list(features), n_features
+    if _is_instance_of(model, "xgboost", "XGBModel"):
+        model = model.get_booster()
+    if _is_instance_of(model, "xgboost", "Booster"):
+        return model.feature_names, model.num_features()
+    if _is_instance_of(model, "lightgbm", "LGBMModel"):
+        model = model.booster_
+    if _is_instance_of(model, "lightgbm", "Booster"):
+        names = model.feature_name()
+        # LightGBM names unnamed (numpy) inputs Column_0..; those are not real names.
+        if names == [f"Column_{i}" for i in range(len(names))]:
+            names = None
+        return names, model.num_feature()
+    if _is_instance_of(model, "torch.nn", "Module"):
+        return None, _torch_input_size(model)
+    return None, n_features
+
+
+def _torch_input_size(module: Any) -> int | None:
+    for layer in module.modules():
+        for attribute in ("in_features", "in_channels", "input_size"):
+            size = getattr(layer, attribute, None)
+            if isinstance(size, int):
+                return size
+    return None
+
+
+def type_name(value: Any) -> str:
+    """Return `module.QualName` of the value's type (`sklearn.linear_model._logistic.LogisticRegression`)."""
+    cls = type(value)
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def short_type_name(value: Any) -> str:
+    """Return the qualified name of the value's type without its module (`LogisticRegression`)."""
+    return type(value).__qualname__
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    """Fingerprint (xxh3-128 hex), schema, per-column statistics and in-memory size of data."""
+
+    fingerprint: str
+    type: str
+    schema: dict
+    stats: dict
+    nbytes: int
+
+    def to_dict(self) -> dict:
+        return {
+            "fingerprint": self.fingerprint, "type": self.type, "schema": self.schema,
+            "stats": self.stats, "nbytes": self.nbytes,
+        }
+
+
+def is_data(value: Any) -> bool:
+    """Whether `value` is a pandas DataFrame or Series or a NumPy array."""
+    np = _numpy()
+    if np is not None and isinstance(value, np.ndarray):
+        return True
+    pd = sys.modules.get("pandas")
+    return pd is not None and isinstance(value, (pd.DataFrame, pd.Series))
+
+
+def summarize_data(value: Any) -> DataSummary:
+    """Return the fingerprint, schema, statistics and size of a DataFrame, Series or ndarray.
+
+    The fingerprint changes with any cell value, column name, dtype, index or row order,
+    and is the same for equal data however it is laid out in memory. Raises TypeError for
+    anything `is_data` rejects.
+    """
+    if not is_data(value):
+        raise TypeError(f"not a DataFrame, Series or ndarray: {type_name(value)}")
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return _summarize_array(value)
+    import pandas as pd
+
+    if isinstance(value, pd.DataFrame):
+        return _summarize_frame(value)
+    return _summarize_series(value)
+
+
+def _hasher():
+    import xxhash
+
+    return xxhash.xxh3_128()
+
+
+def _header(*parts: Any) -> bytes:
+    # Length-prefixed so no two different headers hash the same bytes.
+    text = json.dumps(parts, default=str).encode()
+    return len(text).to_bytes(8, "little") + text
+
+
+def _label(name: Any) -> list[str]:
+    return [type(name).__name__, str(name)]
+
+
+def _raw_bytes(array: Any):
+    """The array's bytes in C order, copied only if it is not contiguous already."""
+    import numpy as np
+
+    return np.ascontiguousarray(array).reshape(-1).view(np.uint8)
+
+
+def _has_raw_dtype(dtype: Any) -> bool:
+    import numpy as np
+
+    return isinstance(dtype, np.dtype) and dtype.kind in "biufcmM"
+
+
+def _hash_values(hasher, values: Any) -> None:
+    """Feed a column's, index's or array's values: raw bytes when numeric, else pandas' hash."""
+    import numpy as np
+
+    if isinstance(values, np.ndarray) and not values.dtype.hasobject:
+        hasher.update(_raw_bytes(values))
+        return
+    import pandas as pd
+
+    if isinstance(values, np.ndarray):
+        values = pd.Series(values.reshape(-1))
+    elif _has_raw_dtype(values.dtype) and not isinstance(values, pd.MultiIndex):
+        hasher.update(_raw_bytes(values.to_numpy()))
+        return
+    try:
+        hashed = pd.util.hash_pandas_object(values, index=False)
+    except (TypeError, ValueError):
+        # Objects pandas cannot hash (lists, dicts) are hashed by their repr; a repr that
+        # numpy abbreviates ("...") can miss a change deep inside a nested array.
+        reprs = pd.Series([repr(item) for item in values], dtype=object)
+        hashed = pd.util.hash_pandas_object(reprs, index=False)
+    hasher.update(_raw_bytes(hashed.to_numpy()))
+
+
+def _hash_index(hasher, index: Any) -> None:
+    import pandas as pd
+
+    if isinstance(index, pd.RangeIndex):
+        hasher.update(_header("range", index.start, index.stop, index.step, _label(index.name)))
+        return
+    hasher.update(_header(str(index.dtype), len(index), [_label(n) for n in index.names]))
+    _hash_values(hasher, index)
+
+
+def _frame_fingerprint(frame: Any) -> str:
+    import numpy as np
+
+    hasher = _hasher()
+    dtypes = list(frame.dtypes)
+    hasher.update(_header(
+        "DataFrame", list(frame.shape),
+        [[*_label(name), str(dtype)] for name, dtype in zip(frame.columns, dtypes)],
+    ))
+    _hash_index(hasher, frame.index)
+    if dtypes and all(dtype == dtypes[0] for dtype in dtypes) and _has_raw_dtype(dtypes[0]):
+        # One numeric dtype: the transposed matrix is the columns back to back, usually
+        # without a copy and without a Python call per column (wide frames).
+        hasher.update(_raw_bytes(np.asarray(frame.to_numpy()).T))
+    else:
+        for _, column in frame.items():
+            _hash_values(hasher, column)
+    return hasher.hexdigest()
+
+
+def _summarize_frame(frame: Any) -> DataSummary:
+    schema = {
+        "kind": "DataFrame",
+        "columns": {str(name): str(dtype) for name, dtype in frame.dtypes.items()},
+        "shape": list(frame.shape),
+    }
+    stats = {}
+    for position, (name, column) in enumerate(frame.items()):
+        if position >= MAX_STATS_COLUMNS:
+            break
+        stats[str(name)] = _column_stats(column)
+    nbytes = int(frame.memory_usage(index=True, deep=False).sum())
+    return DataSummary(_frame_fingerprint(frame), type_name(frame), schema, stats, nbytes)
+
+
+def _summarize_series(series: Any) -> DataSummary:
+    hasher = _hasher()
+    hasher.update(_header("Series", len(series), _label(series.name), str(series.dtype)))
+    _hash_index(hasher, series.index)
+    _hash_values(hasher, series)
+    schema = {
+        "kind": "Series", "name": None if series.name is None else str(series.name),
+        "dtype": str(series.dtype), "shape": [len(series)],
+    }
+    stats = {"value" if series.name is None else str(series.name): _column_stats(series)}
+    nbytes = int(series.memory_usage(index=True, deep=False))
+    return DataSummary(hasher.hexdigest(), type_name(series), schema, stats, nbytes)
+
+
+def _column_stats(column: Any) -> dict:
+    import pandas as pd
+
+    count = int(column.count())
+    stats: dict[str, Any] = {"count": count, "nulls": len(column) - count}
+    dtype = column.dtype
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+        for stat in ("mean", "std", "min", "max"):
+            stats[stat] = _safe_stat(lambda: getattr(column, stat)())
+    elif pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+        stats["min"] = _safe_stat(column.min)
+        stats["max"] = _safe_stat(column.max)
+    else:
+        stats["distinct"] = _safe_stat(column.nunique)
+        stats["top"] = _safe_stat(lambda: _top(column))
+    return stats
+
+
+def _top(column: Any) -> str | None:
+    counts = column.value_counts(dropna=True)
+    if counts.empty:
+        return None
+    return str(counts.index[0])[:MAX_TOP_CHARS]
+
+
+def _safe_stat(compute) -> Any:
+    """A statistic as a JSON value; None when it cannot be computed or is not finite."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _stat_json(compute())
+    except Exception:  # e.g. unhashable or unorderable objects
+        return None
+
+
+def _stat_json(value: Any) -> Any:
+    value = json_value(value)
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, datetime.timedelta):  # pandas Timedelta too; "0 days 00:00:01"
+        return None if value != value else str(value)
+    if hasattr(value, "isoformat"):
+        try:
+            return None if value != value else value.isoformat()  # NaT != NaT
+        except Exception:
+            return str(value)
+    if isinstance(value, complex):
+        return None
+    return str(value)
+
+
+def _summarize_array(array: Any) -> DataSummary:
+    hasher = _hasher()
+    hasher.update(_header("ndarray", array.dtype.str, list(array.shape)))
+    _hash_values(hasher, array)
+    schema = {"kind": "ndarray", "dtype": str(array.dtype), "shape": list(array.shape)}
+    return DataSummary(hasher.hexdigest(), type_name(array), schema, _array_stats(array), int(array.nbytes))
+
+
+def _array_stats(array: Any) -> dict:
+    if array.dtype.kind not in "biuf":
+        return {"value": {"count": int(array.size)}}
+    if array.ndim == 2:
+        columns = array[:, :MAX_ARRAY_STATS_COLUMNS]
+        per_stat = _numeric_stats(columns, axis=0)
+        return {
+            str(j): {stat: values[j] for stat, values in per_stat.items()}
+            for j in range(columns.shape[1])
+        }
+    return {"value": {stat: values[0] for stat, values in _numeric_stats(array.reshape(-1, 1), axis=0).items()}}
+
+
+def _numeric_stats(matrix: Any, axis: int) -> dict[str, list]:
+    """count/nulls/mean/std(ddof=1, as pandas)/min/max per column of a 2-D numeric array."""
+    import numpy as np
+
+    values = matrix.astype(np.float64, copy=False) if matrix.dtype.kind == "b" else matrix
+    nulls = np.isnan(values).sum(axis=axis) if values.dtype.kind == "f" else np.zeros(values.shape[1], int)
+    count = values.shape[0] - nulls
+    stats: dict[str, list] = {"count": [int(c) for c in count], "nulls": [int(n) for n in nulls]}
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for stat, compute in (
+            ("mean", np.nanmean), ("std", lambda a, axis: np.nanstd(a, axis=axis, ddof=1)),
+            ("min", np.nanmin), ("max", np.nanmax),
+        ):
+            if values.shape[0] == 0:
+                stats[stat] = [None] * values.shape[1]
+                continue
+            result = compute(values, axis=axis)
+            stats[stat] = [_stat_json(v) for v in result]
+    return stats
+
+
+# --------------------------------------------------------------------------- environment
+
+_environment_cache: dict[frozenset[str], dict] = {}
+
+
+def environment() -> dict:
+    """Return `{"python", "packages": {dist: version}, "user", "host"}` for this process.
+
+    `packages` lists the ML/data packages the kernel has imported; the result is cached and
+    recomputed only when one more of them has been imported since.
+    """
+    imported = frozenset(name for name in WATCHED_PACKAGES if name in sys.modules)
+    cached = _environment_cache.get(imported)
+    if cached is None:
+        cached = {
+            "python": platform.python_version(),
+            "packages": {WATCHED_PACKAGES[name]: _version(name) for name in sorted(imported)},
+            "user": _user(),
+            "host": socket.gethostname(),
+        }
+        _environment_cache[imported] = cached
+    return {**cached, "packages": dict(cached["packages"])}
+
+
+def _version(module_name: str) -> str | None:
+    try:
+        return importlib.metadata.version(WATCHED_PACKAGES[module_name])
+    except Exception:  # not installed as a distribution (vendored, editable without metadata)
+        version = getattr(sys.modules.get(module_name), "__version__", None)
+        return str(version) if version is not None else None
+
+
+def _user() -> str | None:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name and no USER/LOGNAME in a container
+        return None
+
+
+def git_info(folder: str | os.PathLike) -> dict | None:
+    """Return `{"commit", "branch", "dirty"}` of the git work tree holding `folder`, or None.
+
+    One `git status` call; `branch` is None on a detached HEAD, `commit` None before the
+    first commit; untracked files do not make the tree dirty. None when `folder` is not in
+    a repository, git is missing, fails or takes over 2 seconds. Never raises.
+    """
+    command = [
+        "git", "-C", os.fspath(folder), "status", "--porcelain=v2", "--branch",
+        "--untracked-files=no",
+    ]
+    # GIT_OPTIONAL_LOCKS=0: status must not take index.lock under the user's own git commands.
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
+    try:
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=GIT_TIMEOUT_S, env=env, check=False,
+        )
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+    if result.returncode != 0:
+        return None
+    info: dict[str, Any] = {"commit": None, "branch": None, "dirty": False}
+    for line in result.stdout.splitlines():
+        if line.startswith("# branch.oid "):
+            oid = line.split(" ", 2)[2]
+            info["commit"] = None if oid == "(initial)" else oid
+        elif line.startswith("# branch.head "):
+            head = line.split(" ", 2)[2]
+            info["branch"] = None if head == "(detached)" else head
+        elif line and not line.startswith("#"):
+            info["dirty"] = True
+    return info
+
+
+# --------------------------------------------------------------------------- notebook
+
+
+def notebook_path(namespace: dict, cwd: str | os.PathLike) -> str | None:
+    """Return the absolute path of the running notebook, or None when it cannot be known.
+
+    VS Code sets `__vsc_ipynb_file__` in the namespace; Jupyter sets `JPY_SESSION_NAME`,
+    relative to the server root or absolute; the kernel's working directory is the
+    notebook's folder, so a relative name is looked up there by its file name.
+    """
+    vscode = namespace.get("__vsc_ipynb_file__")
+    if isinstance(vscode, str) and vscode:
+        return os.path.abspath(vscode)
+    session = os.environ.get("JPY_SESSION_NAME")
+    if not session:
+        return None
+    if os.path.isabs(session):
+        return os.path.normpath(session)
+    for candidate in (Path(cwd) / Path(session).name, Path(cwd) / session):
+        if candidate.is_file():
+            return str(candidate.resolve())
+    return None
+
+
+def experiment_name(notebook: str | None) -> str:
+    """Return the default experiment name: the notebook's file stem, else "default"."""
+    stem = Path(notebook).stem if notebook else ""
+    return stem or "default"
