@@ -36,6 +36,23 @@ def _user_errors(method):
     return wrapper
 
 
+def _parse(magic, line: str):
+    """`parse_argstring`, with the quotes around 'quoted values' removed."""
+    args = parse_argstring(magic, line)
+    for key, value in vars(args).items():
+        if isinstance(value, str):
+            setattr(args, key, _unquote(value))
+        elif isinstance(value, list):
+            setattr(args, key, [_unquote(v) if isinstance(v, str) else v for v in value])
+    return args
+
+
+def _unquote(text: str) -> str:
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
+
+
 def _split_names(text: str | None) -> tuple[str, ...]:
     return tuple(n.strip() for n in (text or "").split(",") if n.strip())
 
@@ -79,7 +96,7 @@ class NBModelsMagics(Magics):
             accuracy = clf.score(X_test, y_test)
         """
         __tracebackhide__ = True  # noqa: F841
-        args = parse_argstring(self.track, line)
+        args = _parse(self.track, line)
         tags = _parse_tags(args.tag)
         ignored = set(_split_names(args.ignore))
         registry = self.registry  # resolve the home before the cell can chdir
@@ -158,7 +175,7 @@ class NBModelsMagics(Magics):
 
             %register clf breast-cancer --stage staging --note "first try"
         """
-        args = parse_argstring(self.register, line)
+        args = _parse(self.register, line)
         tags = _parse_tags(args.tag)
         var = args.var or self._last_model_variable()
         if var not in self.shell.user_ns:
@@ -191,7 +208,7 @@ class NBModelsMagics(Magics):
 
             %restore breast-cancer@1.0.0 --as old_clf
         """
-        args = parse_argstring(self.restore, line)
+        args = _parse(self.restore, line)
         if args.as_name and not args.as_name.isidentifier():
             raise UsageError(f"bad --as {args.as_name!r}: give a Python variable name")
         if args.all:
@@ -218,7 +235,7 @@ class NBModelsMagics(Magics):
 
             %stage breast-cancer@1.1.0 production --note "best AUC on holdout"
         """
-        args = parse_argstring(self.stage, line)
+        args = _parse(self.stage, line)
         version = self.registry.set_stage(args.ref, args.stage, note=args.note)
         render.display_text(f"{version.ref} is now {version.stage}")
 

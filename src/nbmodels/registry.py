@@ -99,7 +99,9 @@ class Registry:
         with self.store.write() as db:
             self._insert_objects(db, [*variables, *inputs])
             db["runs"].insert(row)
-            db["variables"].insert_all(_rows_without(variables, "stored", "fingerprint"))
+            db["variables"].insert_all(
+                {**row, "value": encode_json(row["value"])}
+                for row in _rows_without(variables, "stored", "fingerprint"))
             db["inputs"].insert_all(_rows_without(inputs, "stored"))
             db["data_objects"].insert_all(
                 [{"fingerprint": r["fingerprint"], "object_hash": r["object_hash"]}
