@@ -549,3 +549,17 @@ def test_model_params_names_objects_it_cannot_store():
     params = model_params(BaggingClassifier(DecisionTreeClassifier(max_depth=2), n_estimators=3))
     assert params["estimator"] == "DecisionTreeClassifier" and params["n_estimators"] == 3
     json.dumps(params)
+
+
+def test_cell_names_read_first_are_the_cells_inputs():
+    names = cell_names("features = X.drop(columns=['a'])\n"
+                               "model.fit(features, y)\n"
+                               "X = X * 2\n")
+    assert names.read_first == {"X", "y", "model"}  # not `features`: bound before read
+
+
+def test_a_fitted_transformer_is_not_a_model(xy):
+    from sklearn.preprocessing import StandardScaler
+
+    X, _ = xy
+    assert not is_model(StandardScaler().fit(X))

@@ -79,6 +79,7 @@ class CellNames:
     bound: frozenset[str] = frozenset()
     read: frozenset[str] = frozenset()
     fitted: frozenset[str] = frozenset()
+    read_first: frozenset[str] = frozenset()  # read before the cell binds them: its inputs
 
 
 class _TopLevelScope(ast.NodeVisitor):
@@ -189,14 +190,25 @@ def cell_names(source: str) -> CellNames:
     except (SyntaxError, ValueError):  # ValueError: source with NUL bytes
         return CellNames()
     scope = _TopLevelScope()
-    scope.visit(tree)
-    read = set()
+    read: set[str] = set()
+    read_first: set[str] = set()
+    for statement in tree.body:  # statement order: `X = X.drop(...)` reads the old X first
+        loaded = _loaded_names(statement)
+        read_first |= loaded - scope.bound
+        read |= loaded
+        scope.visit(statement)
+    return CellNames(frozenset(scope.bound), frozenset(read), frozenset(scope.fitted),
+                     frozenset(read_first))
+
+
+def _loaded_names(tree: ast.AST) -> set[str]:
+    loaded = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            read.add(node.id)
+            loaded.add(node.id)
         elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
-            read.add(node.target.id)
-    return CellNames(frozenset(scope.bound), frozenset(read), frozenset(scope.fitted))
+            loaded.add(node.target.id)
+    return loaded
 
 
 def snapshot(namespace: dict, names: Iterable[str]) -> dict[str, object]:
@@ -360,7 +372,9 @@ def is_model(value: Any) -> bool:
         return True
     base_estimator = _module_attr("sklearn.base", "BaseEstimator")
     if base_estimator is not None and isinstance(value, base_estimator):
-        return _sklearn_fitted(value)  # an unfitted estimator has fit/predict, yet is no model
+        # A fitted scaler or encoder is a step, not a model: it has no predict. An
+        # unfitted estimator has fit/predict, yet is no model either.
+        return _has_fit_and_predict(value) and _sklearn_fitted(value)
     frameworks = tuple(
         cls for cls in (
             _module_attr("torch.nn", "Module"),

@@ -1,0 +1,256 @@
+"""The Registry API on its own: model flavours, integrity, gc, verify, listings, refs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nbmodels import (AmbiguousRefError, IntegrityError, InvalidInputError, NotFoundError,
+                      Registry)
+from nbmodels.errors import PackageVersionWarning
+from tests.helpers import record_fit
+
+
+@pytest.fixture(scope="module")
+def tabular():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"age": rng.integers(18, 90, 200).astype(float),
+                          "income": rng.normal(50, 10, 200),
+                          "city": rng.choice(["paris", "lyon", "nice"], 200)})
+    target = (frame["income"] + rng.normal(0, 5, 200) > 50).astype(int)
+    return frame, target
+
+
+def _sklearn_pipeline(frame, target):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    columns = ColumnTransformer([("num", StandardScaler(), ["age", "income"]),
+                                 ("cat", OneHotEncoder(), ["city"])])
+    return Pipeline([("prep", columns), ("clf", LogisticRegression())]).fit(frame, target)
+
+
+def _xgboost(frame, target):
+    import xgboost
+
+    return xgboost.XGBClassifier(n_estimators=5, max_depth=2).fit(frame[["age", "income"]], target)
+
+
+def _lightgbm(frame, target):
+    import lightgbm
+
+    return lightgbm.LGBMClassifier(n_estimators=5, verbose=-1).fit(frame[["age", "income"]], target)
+
+
+def _predict(model, frame):
+    if hasattr(model, "predict"):
+        columns = ["age", "income"] if not hasattr(model, "named_steps") else frame.columns
+        return model.predict(frame[list(columns)])
+    import torch
+
+    with torch.no_grad():
+        return model(torch.tensor(frame[["age", "income"]].to_numpy(), dtype=torch.float32)).numpy()
+
+
+def _torch(frame, target):
+    import torch
+
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+
+
+@pytest.mark.parametrize("build", [_sklearn_pipeline, _xgboost, _lightgbm, _torch])
+def test_each_flavour_restores_with_identical_predictions(registry, tabular, build):
+    frame, target = tabular
+    model = record_fit(registry, build(frame, target), "model = ...")
+    version = registry.register(model, "flavour")
+    assert version.run_id is not None  # lineage found by the object's hash
+    np.testing.assert_array_equal(_predict(registry.load("flavour@1.0.0"), frame),
+                                  _predict(model, frame))
+
+
+def test_signature_change_is_major_for_each_flavour(registry, tabular):
+    frame, target = tabular
+    import xgboost
+
+    registry.register(xgboost.XGBClassifier(n_estimators=2).fit(frame[["age", "income"]], target),
+                      "xgb")
+    second = registry.register(xgboost.XGBClassifier(n_estimators=2).fit(frame[["age"]], target),
+                               "xgb")
+    assert second.version == "2.0.0" and "removed 'income'" in second.bump_reason
+
+
+def test_model_class_change_is_major(registry, tabular):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.tree import DecisionTreeClassifier
+
+    frame, target = tabular
+    features = frame[["age", "income"]]
+    registry.register(LogisticRegression().fit(features, target), "m")
+    version = registry.register(DecisionTreeClassifier().fit(features, target), "m")
+    assert version.bump == "major" and "model class changed" in version.bump_reason
+
+
+def test_flipped_byte_is_refused_and_verify_names_the_object(registry, tabular):
+    from sklearn.linear_model import LogisticRegression
+
+    frame, target = tabular
+    version = registry.register(LogisticRegression().fit(frame[["age"]], target), "m")
+    path = registry.objects.path(version.object_hash)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.chmod(0o644)
+    path.write_bytes(bytes(data))
+    with pytest.raises(IntegrityError, match="integrity"):
+        registry.load("m@1.0.0")
+    report = registry.verify()
+    assert not report.ok
+    assert [(d.kind, d.what) for d in report.damage] == [("object-corrupt", version.object_hash)]
+
+
+def test_missing_object_is_reported_by_verify(registry, tabular):
+    from sklearn.linear_model import LogisticRegression
+
+    frame, target = tabular
+    version = registry.register(LogisticRegression().fit(frame[["age"]], target), "m")
+    registry.objects.path(version.object_hash).unlink()
+    kinds = {d.kind for d in registry.verify().damage}
+    assert kinds == {"object-missing"}
+    with pytest.raises(IntegrityError):
+        registry.load("m")
+
+
+def test_gc_removes_only_unreferenced_old_objects(registry, tabular, monkeypatch):
+    import os
+
+    from sklearn.linear_model import LogisticRegression
+
+    frame, target = tabular
+    kept = registry.register(LogisticRegression().fit(frame[["age"]], target), "m")
+    orphan = registry.objects.put({"stray": 1})
+    stale_temp = registry.objects.temp_dir / "leftover.tmp"
+    stale_temp.write_bytes(b"partial")
+    for path in (registry.objects.path(orphan.hash), stale_temp,
+                 registry.objects.path(kept.object_hash)):
+        os.utime(path, (0, 0))
+    report = registry.gc(dry_run=True)
+    assert report.objects == (orphan.hash,) and report.temp_files == ("leftover.tmp",)
+    assert registry.objects.exists(orphan.hash)  # dry run removes nothing
+    registry.gc(dry_run=False)
+    assert not registry.objects.exists(orphan.hash) and not stale_temp.exists()
+    assert registry.load("m") is not None and registry.verify().ok
+
+
+def test_gc_spares_young_objects_a_writer_may_be_about_to_commit(registry):
+    young = registry.objects.put({"just": "written"})
+    assert young.hash not in registry.gc(dry_run=False).objects
+    assert registry.objects.exists(young.hash)
+
+
+def test_same_data_in_many_runs_is_stored_once(registry):
+    frame = pd.DataFrame({"x": np.arange(100_000, dtype=float)})
+    for _ in range(5):
+        record_fit(registry, None, "df = ...", df=frame)
+    hashes = {v.object_hash for r in registry.list_runs() for v in registry.run(r.id).variables
+              if v.name == "df"}
+    assert len(hashes) == 1 and len(list(registry.objects.hashes())) == 1
+
+
+def test_over_size_limit_is_listed_not_stored(registry):
+    from datetime import datetime, timezone
+
+    from nbmodels.registry import CellRecord
+
+    now = datetime.now(timezone.utc)
+    run = registry.record_run(CellRecord("big = ...", "t", "ok", now, now,
+                                         values={"big": list(range(100_000))}),
+                              max_object_bytes=1000)
+    assert run.variable("big").reason.startswith("over the size limit")
+    assert list(registry.objects.hashes()) == []
+
+
+def test_listings_are_flat_dataframes(registry, tabular):
+    from sklearn.linear_model import LogisticRegression
+
+    frame, target = tabular
+    model = LogisticRegression(C=0.3).fit(frame[["age"]], target)
+    record_fit(registry, model, "fit", accuracy=0.9)
+    registry.register(model, "m", tags={"team": "risk"}, note="n1")
+    runs = registry.runs()
+    assert list(runs.columns[:9]) == ["id", "experiment", "status", "started_at", "ended_at",
+                                      "duration_s", "user", "notebook", "note"]
+    assert runs.loc[0, "params.C"] == 0.3 and runs.loc[0, "metrics.accuracy"] == 0.9
+    versions = registry.versions("m")
+    assert versions.loc[0, "tags.team"] == "risk" and versions.loc[0, "note"] == "n1"
+    assert versions.loc[0, "metrics.accuracy"] == 0.9
+    models = registry.models()
+    assert models.loc[0, "name"] == "m" and models.loc[0, "latest_version"] == "1.0.0"
+    assert models.loc[0, "key_metric"] == "accuracy"
+
+
+def test_empty_registry_lists_without_creating_anything(registry, registry_home):
+    assert registry.runs().empty and registry.models().empty
+    assert not registry_home.exists()
+
+
+def test_refs(registry, tabular):
+    from sklearn.linear_model import LogisticRegression
+
+    frame, target = tabular
+    for c in (1.0, 0.5, 0.1):
+        registry.register(LogisticRegression(C=c).fit(frame[["age"]], target), "m")
+    registry.set_stage("m@1.1.0", "staging")
+    assert registry.get("m").version == "1.2.0" == registry.get("m@latest").version
+    assert registry.get("m@staging").version == "1.1.0"
+    with pytest.raises(NotFoundError, match="no version 'production'"):
+        registry.get("m@production")
+    with pytest.raises(NotFoundError, match="did you mean 'm'"):
+        registry.get("mm")
+    for bad in ("m@1.2", "m@prod", "bad name", "m@", ""):
+        with pytest.raises(InvalidInputError):
+            registry.get(bad)
+
+
+def test_run_prefix_must_be_unique(registry):
+    for _ in range(2):
+        record_fit(registry, None, "a = 1")
+    run_ids = [r.id for r in registry.list_runs()]
+    common = next(i for i in range(26) if run_ids[0][i] != run_ids[1][i])
+    if common >= 6:
+        with pytest.raises(AmbiguousRefError):
+            registry.run(run_ids[0][:common])
+    assert registry.run(run_ids[0].lower()).id == run_ids[0]
+
+
+def test_package_version_change_warns(registry, tabular):
+    from sklearn.linear_model import LogisticRegression
+
+    frame, target = tabular
+    model = record_fit(registry, LogisticRegression().fit(frame[["age"]], target), "fit")
+    registry.register(model, "m")
+    run_id = registry.get("m").run_id
+    registry.store.db.execute("UPDATE runs SET packages = ? WHERE id = ?",
+                              ['{"scikit-learn": "0.1.0"}', run_id])
+    with pytest.warns(PackageVersionWarning, match="scikit-learn"):
+        registry.load("m")
+
+
+def test_registry_folder_can_be_moved(tmp_path, tabular):
+    import shutil
+
+    from sklearn.linear_model import LogisticRegression
+
+    frame, target = tabular
+    original = Registry(tmp_path / "a")
+    model = record_fit(original, LogisticRegression().fit(frame[["age"]], target), "fit")
+    original.register(model, "m")
+    original.close()
+    shutil.move(tmp_path / "a", tmp_path / "b")
+    moved = Registry(tmp_path / "b")
+    assert moved.verify().ok
+    np.testing.assert_array_equal(moved.load("m").predict(frame[["age"]]),
+                                  model.predict(frame[["age"]]))
+    assert str(tmp_path) not in (tmp_path / "b" / "registry.db").read_bytes().decode("latin-1")
