@@ -109,7 +109,7 @@ def infer_bump(previous: dict, current: dict) -> tuple[str, str]:
 
 
 def _major_reason(previous: dict, current: dict) -> str | None:
-    if previous.get("model_type") != current.get("model_type"):
+    if previous.get("model_type") and previous["model_type"] != current.get("model_type"):
         return f"model class changed: {previous.get('model_type')} → {current.get('model_type')}"
     old_sig, new_sig = previous.get("signature"), current.get("signature")
     if old_sig and new_sig:
@@ -146,7 +146,7 @@ def _changes(previous: dict, current: dict, labels: dict[str, str]) -> str | Non
 
 def _dict_change(old, new, limit: int = 3) -> str:
     if not isinstance(old, dict) or not isinstance(new, dict):
-        return "content differs"
+        return "edited"
     changed = [k for k in sorted(set(old) | set(new), key=str) if old.get(k) != new.get(k)]
     shown = [f"{k} {_short(old.get(k))} → {_short(new.get(k))}" for k in changed[:limit]]
     more = f" (+{len(changed) - limit} more)" if len(changed) > limit else ""
