@@ -22,12 +22,14 @@ lab: install
 
 demo: install-test
 	rm -rf notebooks/.nbmodels
-	$(BIN)/python -m nbmodels.demo notebooks/quickstart.ipynb
+	cd notebooks && ../$(BIN)/jupyter execute quickstart.ipynb
+	$(BIN)/nbmodels --home notebooks/.nbmodels runs
 	$(BIN)/nbmodels --home notebooks/.nbmodels models
 	$(BIN)/nbmodels --home notebooks/.nbmodels versions breast-cancer
 
 test: install-test
 	$(BIN)/python -m pytest tests
+	rm -rf notebooks/.nbmodels
 	$(BIN)/python -m pytest --nbval-lax notebooks/ -p no:cacheprovider
 
 clean:
