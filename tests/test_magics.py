@@ -221,3 +221,34 @@ def test_notes_and_tags_are_escaped_in_the_summary(shell):
         shell.run_cell_magic("track", f"--tag 'k={evil}'", f"name = {evil!r}")
     html = shown.outputs[0].data["text/html"]
     assert evil not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_cell_cost_does_not_touch_the_rest_of_the_namespace(shell):
+    """Given a big namespace, a tracked cell pickles and hashes only what it bound/read."""
+    shell.run_cell("class Spy:\n"
+                   "    pickled = 0\n"
+                   "    def __reduce__(self):\n"
+                   "        Spy.pickled += 1\n"
+                   "        return (Spy, ())\n"
+                   "spies = {i: Spy() for i in range(1000)}\n"
+                   "watched = Spy()")
+    shell.run_cell_magic("track", "", "fresh = 1")
+    assert shell.user_ns["Spy"].pickled == 0
+    shell.run_cell_magic("track", "", "watched = Spy()")
+    assert shell.user_ns["Spy"].pickled == 1
+
+
+def test_import_and_load_ext_stay_light():
+    """`import nbmodels` loads no IPython/pandas/sqlite-utils; `%load_ext` no pandas,
+    sqlite-utils, ipywidgets or ML library."""
+    import subprocess
+    import sys
+
+    code = ("import sys, nbmodels\n"
+            "heavy = ['IPython', 'pandas', 'sqlite_utils', 'ipywidgets', 'sklearn', 'joblib']\n"
+            "print([m for m in heavy if m in sys.modules])\n"
+            "from IPython.testing.globalipapp import start_ipython\n"
+            "start_ipython().run_line_magic('load_ext', 'nbmodels')\n"
+            "print([m for m in heavy[1:] if m in sys.modules])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["[]", "[]"], out.stdout
