@@ -252,3 +252,12 @@ def test_import_and_load_ext_stay_light():
             "print([m for m in heavy[1:] if m in sys.modules])\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split("\n")[:2] == ["[]", "[]"], out.stdout
+
+
+def test_params_metrics_and_ignore_flags(shell):
+    shell.run_cell_magic("track", "--params layers --metrics best --ignore secret",
+                         "layers = (64, 32)\nbest = 0.7\nsecret = 'token'\nplain_number = 3")
+    run = nbmodels.last_run()
+    assert run.params == {"layers": [64, 32], "plain_number": 3}
+    assert run.metrics == {"best": 0.7}
+    assert run.variable("secret") is None
