@@ -1,0 +1,258 @@
+"""REST handlers: parse the request, make one `Registry` call, render its records as JSON.
+
+    GET  /nbmodels/api/models                   {"home": str, "models": [ModelSummary]}
+    GET  /nbmodels/api/versions/NAME            {"versions": [ModelVersion]}   oldest first
+    GET  /nbmodels/api/versions/NAME/VERSION    {"version": ModelVersion}      VERSION: X.Y.Z, latest or a stage
+    GET  /nbmodels/api/history/NAME             {"history": [Transition]}      oldest first
+    GET  /nbmodels/api/runs?experiment=&limit=&offset=
+                                                {"runs": [Run], "total": int, "limit": int, "offset": int}
+    GET  /nbmodels/api/runs/ID                  {"run": Run}                   ID: run id or 6+ char prefix
+    GET  /nbmodels/api/compare?ref=A&ref=B...   {"comparison": Comparison}
+    POST /nbmodels/api/stage  {"ref", "stage", "note"?}   {"version": ModelVersion}
+
+Every request may carry `path`: the notebook (or its folder) relative to the server root; the
+registry is the one `resolve_home` finds from there (`NBMODELS_HOME` wins), never above the
+root. A path outside the root is refused with 403. Every error is
+`{"error": {"type": ..., "message": ...}}` with the status from `ERROR_STATUS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import math
+from http.client import responses
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, Callable
+
+import tornado.web
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+
+from ..config import resolve_home
+from ..errors import (AmbiguousRefError, ConflictError, IntegrityError, InvalidInputError,
+                      NbModelsError, NotFoundError)
+
+if TYPE_CHECKING:
+    from ..registry import Registry
+
+ERROR_STATUS: dict[type[NbModelsError], int] = {
+    NotFoundError: 404,
+    InvalidInputError: 400,
+    AmbiguousRefError: 400,
+    ConflictError: 409,
+    IntegrityError: 500,
+}
+
+RUNS_PAGE = 50
+RUNS_PAGE_MAX = 500
+
+
+class ApiError(tornado.web.HTTPError):
+    """An error the client should read: its `type` and message go into the JSON body."""
+
+    def __init__(self, status: int, error_type: str, message: str):
+        super().__init__(status, log_message=message.replace("%", "%%"))
+        self.error_type = error_type
+        self.message = message
+
+
+def status_for(error: NbModelsError) -> int:
+    """The HTTP status of a registry error (its nearest class in `ERROR_STATUS`, else 500)."""
+    return next((ERROR_STATUS[c] for c in type(error).__mro__ if c in ERROR_STATUS), 500)
+
+
+def registry_home(root_dir: Path, path: str) -> Path:
+    """The registry for a notebook (or folder) `path` relative to `root_dir`.
+
+    Raises `ApiError(403)` for a path that leaves the root: absolute, `..`, or a symlink
+    pointing outside."""
+    root = root_dir.resolve()
+    if path.startswith(("/", "\\", "~")) or PurePosixPath(path).is_absolute():
+        raise ApiError(403, "Forbidden", f"path {path!r} must be relative to the server root")
+    target = (root / path).resolve()
+    if not target.is_relative_to(root):
+        raise ApiError(403, "Forbidden", f"path {path!r} leaves the server root")
+    folder = target if target.is_dir() else target.parent
+    return resolve_home(start=folder, root=root)
+
+
+def jsonable(value: Any) -> Any:
+    """Records as strict JSON: non-finite floats (NaN metrics) become null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+class RegistryHandler(APIHandler):
+    """Base: registry lookup from `?path=`, one call off the event loop, the error shape."""
+
+    def initialize(self, root_dir: Path) -> None:
+        self.root_dir = root_dir
+
+    @functools.cached_property
+    def home(self) -> Path:
+        return registry_home(self.root_dir, self.get_query_argument("path", ""))
+
+    async def call(self, operation: Callable[[Registry], Any]) -> Any:
+        """`operation(Registry(home))` in a worker thread (SQLite off the event loop), the
+        registry closed after; registry errors become `ApiError` with their `ERROR_STATUS`."""
+        home = self.home
+
+        def work():
+            from ..registry import Registry
+
+            registry = Registry(home)
+            try:
+                return operation(registry)
+            finally:
+                registry.close()
+
+        try:
+            return await asyncio.to_thread(work)
+        except NbModelsError as error:
+            raise ApiError(status_for(error), type(error).__name__, str(error)) from error
+
+    def reply(self, **body: Any) -> None:
+        self.finish(json.dumps(jsonable(body), default=str))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(error, ApiError):
+            error_type, message = error.error_type, error.message
+        elif isinstance(error, tornado.web.HTTPError):
+            error_type = responses.get(status_code, "Error").replace(" ", "")
+            message = error.log_message or responses.get(status_code, "error")
+        else:  # a bug: tornado has logged the traceback
+            error_type, message = "InternalServerError", f"unexpected error: {error!r}"
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"error": {"type": error_type, "message": message}}))
+
+    def int_argument(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.get_query_argument(name, None)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise ApiError(400, "InvalidInputError",
+                           f"{name}={raw!r} must be a whole number from {low} to {high}")
+        return value
+
+    def json_body(self) -> dict:
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError as error:
+            raise ApiError(400, "InvalidInputError", f"request body is not JSON: {error}") from error
+        if not isinstance(body, dict):
+            raise ApiError(400, "InvalidInputError", "request body must be a JSON object")
+        return body
+
+
+class ModelsHandler(RegistryHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        models = await self.call(lambda r: [m.to_dict() for m in r.list_models()])
+        home = self.home
+        shown = home.relative_to(self.root_dir.resolve()) if home.is_relative_to(
+            self.root_dir.resolve()) else home
+        self.reply(home=str(shown), models=models)
+
+
+class VersionsHandler(RegistryHandler):
+    @tornado.web.authenticated
+    async def get(self, name: str) -> None:
+        versions = await self.call(lambda r: [v.to_dict() for v in r.list_versions(name)])
+        self.reply(versions=versions)
+
+
+class VersionHandler(RegistryHandler):
+    @tornado.web.authenticated
+    async def get(self, name: str, version: str) -> None:
+        found = await self.call(lambda r: r.get(f"{name}@{version}").to_dict())
+        self.reply(version=found)
+
+
+class HistoryHandler(RegistryHandler):
+    @tornado.web.authenticated
+    async def get(self, name: str) -> None:
+        history = await self.call(lambda r: [t.to_dict() for t in r.transitions(name)])
+        self.reply(history=history)
+
+
+class RunsHandler(RegistryHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        experiment = self.get_query_argument("experiment", None) or None
+        limit = self.int_argument("limit", RUNS_PAGE, 1, RUNS_PAGE_MAX)
+        offset = self.int_argument("offset", 0, 0, 2**31)
+        runs, total = await self.call(lambda r: (
+            [run.to_dict() for run in r.list_runs(experiment, limit=limit, offset=offset)],
+            r.count_runs(experiment)))
+        self.reply(runs=runs, total=total, limit=limit, offset=offset)
+
+
+class RunHandler(RegistryHandler):
+    @tornado.web.authenticated
+    async def get(self, run_id: str) -> None:
+        run = await self.call(lambda r: r.run(run_id).to_dict())
+        self.reply(run=run)
+
+
+class CompareHandler(RegistryHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        refs = self.get_query_arguments("ref")
+        if not refs:
+            raise ApiError(400, "InvalidInputError", "give the REFs to compare: ?ref=A&ref=B")
+        # importance=False: the server never unpickles models (restoring runs in the kernel)
+        comparison = await self.call(lambda r: r.compare(*refs).to_dict(importance=False))
+        self.reply(comparison=comparison)
+
+
+class UnknownHandler(RegistryHandler):
+    """Any other URL under the API: a 404 in the same JSON shape."""
+
+    @tornado.web.authenticated
+    def prepare_unknown(self) -> None:
+        raise ApiError(404, "NotFound", f"no such endpoint: {self.request.path}")
+
+    get = post = prepare_unknown
+
+
+class StageHandler(RegistryHandler):
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        body = self.json_body()
+        ref, stage, note = body.get("ref"), body.get("stage"), body.get("note") or None
+        if not isinstance(ref, str) or not isinstance(stage, str) or not isinstance(
+                note, (str, type(None))):
+            raise ApiError(400, "InvalidInputError",
+                           'body must be {"ref": REF, "stage": STAGE, "note": optional text}')
+        version = await self.call(lambda r: r.set_stage(ref, stage, note=note).to_dict())
+        self.reply(version=version)
+
+
+def routes(base_url: str, root_dir: Path) -> list[tuple]:
+    """The URL table, each handler given the server's contents root."""
+    segment = r"([^/]+)"
+    table = [
+        ("models", ModelsHandler),
+        (f"versions/{segment}", VersionsHandler),
+        (f"versions/{segment}/{segment}", VersionHandler),
+        (f"history/{segment}", HistoryHandler),
+        ("runs", RunsHandler),
+        (f"runs/{segment}", RunHandler),
+        ("compare", CompareHandler),
+        ("stage", StageHandler),
+        (".*", UnknownHandler),
+    ]
+    return [(url_path_join(base_url, "nbmodels", "api", pattern), handler, {"root_dir": root_dir})
+            for pattern, handler in table]

@@ -1,0 +1,260 @@
+"""The REST extension behind the JupyterLab panel, through a real jupyter_server with auth on.
+
+Given a registry beside `proj/train.ipynb` under the server root, each endpoint answers
+with the records' JSON, and every error is `{"error": {"type", "message"}}` with the status
+of `ERROR_STATUS`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+from nbmodels.errors import (AmbiguousRefError, ConflictError, IntegrityError, InvalidInputError,
+                             NbModelsError, NotFoundError)
+from nbmodels.server.handlers import ERROR_STATUS, jsonable, status_for
+
+from .helpers import record_fit
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+NOTEBOOK = "proj/train.ipynb"
+
+
+@pytest.fixture
+def jp_server_config():
+    return {"ServerApp": {"jpserver_extensions": {"nbmodels": True}}}
+
+
+@pytest.fixture
+def project(jp_root_dir, monkeypatch):
+    """`proj/.nbmodels` under the server root: model `clf` 1.0.0 (from a tracked run) and
+    1.1.0, the latter in staging. The registry is found from the notebook's path."""
+    from sklearn.linear_model import LogisticRegression
+
+    from nbmodels.registry import Registry
+
+    monkeypatch.delenv("NBMODELS_HOME", raising=False)
+    (jp_root_dir / "proj").mkdir()
+    (jp_root_dir / NOTEBOOK).write_text("{}")
+    registry = Registry(jp_root_dir / "proj" / ".nbmodels")
+    first = record_fit(registry, LogisticRegression(C=1.0).fit([[0], [1]], [0, 1]),
+                       "model = LogisticRegression(C=1.0).fit(X, y)", accuracy=0.9)
+    registry.register(first, "clf")
+    second = LogisticRegression(C=0.5).fit([[0], [1]], [0, 1])
+    registry.register(second, "clf", stage="staging", note="<b>smaller C</b>")
+    run_id = registry.list_runs()[0].id
+    registry.close()
+    return {"root": jp_root_dir, "run_id": run_id}
+
+
+def query(params: dict) -> list[tuple[str, str]]:
+    """Query pairs, `path` defaulting to the notebook; a list value repeats its key."""
+    pairs = {"path": NOTEBOOK, **params}.items()
+    return [(k, one) for k, v in pairs for one in (v if isinstance(v, list) else [v])]
+
+
+async def get_json(jp_fetch, *parts, **params):
+    response = await jp_fetch("nbmodels", "api", *parts, params=query(params))
+    assert response.code == 200
+    assert response.headers["Content-Type"].startswith("application/json")
+    return json.loads(response.body)
+
+
+async def error_of(jp_fetch, *parts, method="GET", body=None, headers=None, **params):
+    """The status and JSON body of a request that must fail, its shape checked."""
+    with pytest.raises(HTTPClientError) as caught:
+        await jp_fetch("nbmodels", "api", *parts, method=method, body=body, headers=headers,
+                       params=query(params))
+    reply = json.loads(caught.value.response.body)
+    assert set(reply) == {"error"}
+    assert set(reply["error"]) == {"type", "message"}
+    assert isinstance(reply["error"]["type"], str) and reply["error"]["type"]
+    assert isinstance(reply["error"]["message"], str) and reply["error"]["message"]
+    return caught.value.code, reply["error"]
+
+
+def post_stage(**body):
+    return {"method": "POST", "body": json.dumps(body)}
+
+
+# ---- success paths -------------------------------------------------------------------------
+
+async def test_models_lists_the_registry_beside_the_notebook(jp_fetch, project):
+    reply = await get_json(jp_fetch, "models")
+    assert reply["home"] == os.path.join("proj", ".nbmodels")
+    [model] = reply["models"]
+    assert model["name"] == "clf"
+    assert model["versions"] == 2
+    assert model["latest_version"] == "1.1.0"
+    assert model["latest_stage"] == "staging"
+    assert model["production_version"] is None
+
+
+async def test_models_of_a_folder_without_registry_is_empty(jp_fetch, project):
+    (project["root"] / "other").mkdir()
+    reply = await jp_fetch("nbmodels", "api", "models", params={"path": "other"})
+    assert json.loads(reply.body)["models"] == []
+    assert not (project["root"] / "other" / ".nbmodels").exists()  # reads create nothing
+
+
+async def test_nbmodels_home_wins_over_the_path(jp_fetch, project, tmp_path, monkeypatch):
+    monkeypatch.setenv("NBMODELS_HOME", str(tmp_path / "elsewhere"))
+    reply = await get_json(jp_fetch, "models")
+    assert reply["models"] == []
+
+
+async def test_versions_oldest_first(jp_fetch, project):
+    reply = await get_json(jp_fetch, "versions", "clf")
+    assert [v["version"] for v in reply["versions"]] == ["1.0.0", "1.1.0"]
+    assert reply["versions"][0]["run_id"] == project["run_id"]
+    assert reply["versions"][1]["note"] == "<b>smaller C</b>"  # raw: the panel escapes
+
+
+@pytest.mark.parametrize("selector, expected", [
+    ("1.0.0", "1.0.0"), ("latest", "1.1.0"), ("staging", "1.1.0")])
+async def test_one_version_by_number_latest_or_stage(jp_fetch, project, selector, expected):
+    reply = await get_json(jp_fetch, "versions", "clf", selector)
+    assert reply["version"]["version"] == expected
+    assert reply["version"]["ref"] == f"clf@{expected}"
+
+
+async def test_history_is_the_audit_trail(jp_fetch, project):
+    reply = await get_json(jp_fetch, "history", "clf")
+    assert [(t["version"], t["from_stage"], t["to_stage"]) for t in reply["history"]] == [
+        ("1.1.0", "none", "staging")]
+
+
+async def test_run_by_id_and_by_prefix_has_its_code(jp_fetch, project):
+    for ref in (project["run_id"], project["run_id"][:8].lower()):
+        run = (await get_json(jp_fetch, "runs", ref))["run"]
+        assert run["id"] == project["run_id"]
+        assert run["source"] == "model = LogisticRegression(C=1.0).fit(X, y)"
+        assert any(v["name"] == "model" and v["role"] == "model" for v in run["variables"])
+
+
+async def test_runs_are_paginated(jp_fetch, project):
+    reply = await get_json(jp_fetch, "runs", limit="1", offset="0")
+    assert reply["total"] == 1 and reply["limit"] == 1 and reply["offset"] == 0
+    assert [r["id"] for r in reply["runs"]] == [project["run_id"]]
+    assert (await get_json(jp_fetch, "runs", offset="1"))["runs"] == []
+    assert (await get_json(jp_fetch, "runs", experiment="nope"))["total"] == 0
+
+
+async def test_stage_change_with_note_is_recorded(jp_fetch, project):
+    response = await jp_fetch("nbmodels", "api", "stage", params={"path": NOTEBOOK},
+                              **post_stage(ref="clf@1.0.0", stage="production", note="best"))
+    assert json.loads(response.body)["version"]["stage"] == "production"
+    models = (await get_json(jp_fetch, "models"))["models"]
+    assert models[0]["production_version"] == "1.0.0"
+    history = (await get_json(jp_fetch, "history", "clf"))["history"]
+    assert history[-1] == {**history[-1], "version": "1.0.0", "to_stage": "production",
+                           "note": "best"}
+
+
+async def test_compare_two_versions(jp_fetch, project):
+    comparison = (await get_json(jp_fetch, "compare", ref=["clf@1.0.0", "clf@1.1.0"]))["comparison"]
+    assert comparison["refs"] == ["clf@1.0.0", "clf@1.1.0"]
+    [c_row] = [row for row in comparison["params"] if row["param"] == "C"]
+    assert c_row["values"] == {"clf@1.0.0": 1.0, "clf@1.1.0": 0.5} and c_row["changed"]
+    assert comparison["importance"] is None  # the server never loads a model
+
+
+# ---- errors: status and one JSON shape on every path ------------------------------------------
+
+@pytest.mark.parametrize("parts, params, status, error_type", [
+    (("versions", "nope"), {}, 404, "NotFoundError"),
+    (("versions", "bad name!"), {}, 400, "InvalidInputError"),
+    (("versions", "clf", "9.9.9"), {}, 404, "NotFoundError"),
+    (("versions", "clf", "1.x"), {}, 400, "InvalidInputError"),
+    (("versions", "nope", "1.0.0"), {}, 404, "NotFoundError"),
+    (("history", "nope"), {}, 404, "NotFoundError"),
+    (("runs", "01ZZZZZZZZZZZZZZZZZZZZZZZZ"), {}, 404, "NotFoundError"),
+    (("runs", "abc"), {}, 400, "InvalidInputError"),
+    (("runs",), {"limit": "many"}, 400, "InvalidInputError"),
+    (("runs",), {"limit": "0"}, 400, "InvalidInputError"),
+    (("runs",), {"offset": "-1"}, 400, "InvalidInputError"),
+    (("compare",), {}, 400, "InvalidInputError"),
+    (("compare",), {"ref": ["nope@1.0.0", "clf@1.0.0"]}, 404, "NotFoundError"),
+    (("nothing-here",), {}, 404, "NotFound"),
+])
+async def test_get_errors(jp_fetch, project, parts, params, status, error_type):
+    code, error = await error_of(jp_fetch, *parts, **params)
+    assert (code, error["type"]) == (status, error_type)
+
+
+@pytest.mark.parametrize("body, status, error_type", [
+    (json.dumps({"ref": "clf@1.0.0", "stage": "prod"}), 400, "InvalidInputError"),
+    (json.dumps({"ref": "clf@", "stage": "staging"}), 400, "InvalidInputError"),
+    (json.dumps({"ref": "nope@1.0.0", "stage": "staging"}), 404, "NotFoundError"),
+    (json.dumps({"ref": "clf@1.0.0"}), 400, "InvalidInputError"),
+    (json.dumps({"ref": "clf@1.0.0", "stage": "staging", "note": 3}), 400, "InvalidInputError"),
+    (json.dumps(["clf@1.0.0", "staging"]), 400, "InvalidInputError"),
+    ("{not json", 400, "InvalidInputError"),
+])
+async def test_stage_errors_write_nothing(jp_fetch, project, body, status, error_type):
+    code, error = await error_of(jp_fetch, "stage", method="POST", body=body)
+    assert (code, error["type"]) == (status, error_type)
+    assert len((await get_json(jp_fetch, "history", "clf"))["history"]) == 1
+
+
+async def test_unknown_model_says_did_you_mean(jp_fetch, project):
+    _, error = await error_of(jp_fetch, "versions", "clg")
+    assert "clf" in error["message"]
+
+
+@pytest.mark.parametrize("path", ["..", "../", "proj/../..", "../root_dir_sibling",
+                                  "/etc", "/", "~", "proj/../../x.ipynb"])
+async def test_paths_leaving_the_root_are_refused(jp_fetch, project, path):
+    code, error = await error_of(jp_fetch, "models", path=path)
+    assert (code, error["type"]) == (403, "Forbidden")
+
+
+async def test_symlink_out_of_the_root_is_refused(jp_fetch, project, tmp_path):
+    outside = tmp_path / "outside"
+    (outside / ".nbmodels").mkdir(parents=True)
+    (project["root"] / "link").symlink_to(outside, target_is_directory=True)
+    code, _ = await error_of(jp_fetch, "models", path="link")
+    assert code == 403
+
+
+async def test_registry_search_stops_at_the_root(jp_fetch, project, tmp_path):
+    """A `.nbmodels/` above the server root is never used."""
+    (project["root"].parent / ".nbmodels").mkdir()
+    (project["root"] / "fresh").mkdir()
+    reply = await get_json(jp_fetch, "models", path="fresh")
+    assert reply["home"] == os.path.join("fresh", ".nbmodels") and reply["models"] == []
+
+
+@pytest.mark.parametrize("parts, method, body", [
+    (("models",), "GET", None),
+    (("versions", "clf"), "GET", None),
+    (("runs",), "GET", None),
+    (("stage",), "POST", json.dumps({"ref": "clf@1.0.0", "stage": "production"})),
+])
+async def test_unauthenticated_requests_are_refused(jp_fetch, project, parts, method, body):
+    code, error = await error_of(jp_fetch, *parts, method=method, body=body,
+                                 headers={"Authorization": ""})
+    assert (code, error["type"]) == (403, "Forbidden")
+    assert len((await get_json(jp_fetch, "history", "clf"))["history"]) == 1
+
+
+# ---- the error table and the JSON rendering ----------------------------------------------------
+
+def test_every_registry_error_has_one_status():
+    assert status_for(NotFoundError("x")) == 404
+    assert status_for(InvalidInputError("x")) == 400
+    assert status_for(AmbiguousRefError("x")) == 400
+    assert status_for(ConflictError("x")) == 409
+    assert status_for(IntegrityError("x")) == 500
+    assert status_for(NbModelsError("x")) == 500
+    assert set(ERROR_STATUS) == {NotFoundError, InvalidInputError, AmbiguousRefError,
+                                 ConflictError, IntegrityError}
+
+
+def test_non_finite_metrics_become_null():
+    assert jsonable({"loss": math.nan, "r": (1.0, math.inf)}) == {"loss": None, "r": [1.0, None]}
