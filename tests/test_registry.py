@@ -254,3 +254,14 @@ def test_registry_folder_can_be_moved(tmp_path, tabular):
     np.testing.assert_array_equal(moved.load("m").predict(frame[["age"]]),
                                   model.predict(frame[["age"]]))
     assert str(tmp_path) not in (tmp_path / "b" / "registry.db").read_bytes().decode("latin-1")
+
+
+def test_explicit_version_that_exists_is_a_conflict_and_writes_nothing(registry):
+    from nbmodels import ConflictError
+
+    registry.register({"w": 1}, "m", version="3.0.0")
+    files = sorted(registry.objects.root.rglob("*"))
+    with pytest.raises(ConflictError, match="already exists"):
+        registry.register({"w": 2}, "m", version="3.0.0")
+    assert sorted(registry.objects.root.rglob("*")) == files
+    assert registry.register({"w": 2}, "m").version == "3.0.1"  # only the bytes differ: patch

@@ -326,6 +326,8 @@ class Registry:
         """
         check_model_name(name)
         _check_register_args(version, bump, stage)
+        if version is not None:
+            self._check_version_free(name, version)
         stored = self.objects.put(obj)
         run = self._lineage_run(stored.hash, run_id)
         facts = _facts(obj, run)
@@ -339,10 +341,7 @@ class Registry:
             previous = self.store.one("SELECT * FROM versions WHERE name = ? "
                                       "ORDER BY major DESC, minor DESC, patch DESC LIMIT 1", [name])
             new_version, kind, reason = _next_version(previous, version, bump, facts)
-            if self.store.one("SELECT 1 AS x FROM versions WHERE name = ? AND version = ?",
-                              [name, new_version]):
-                raise ConflictError(f"{name}@{new_version} already exists: pick another version "
-                                    "or let nbmodels choose")
+            self._check_version_free(name, new_version)
             now = _iso(_now())
             self._insert_objects(db, [{"stored": stored, "type": capture.type_name(obj)}])
             db["models"].upsert({"name": name, "created_at": now, "updated_at": now}, pk="name")
@@ -360,6 +359,12 @@ class Registry:
             if stage and stage != "none":
                 self._move_stage(db, name, new_version, "none", stage, note)
         return self.get(f"{name}@{new_version}")
+
+    def _check_version_free(self, name: str, version: str) -> None:
+        if self.store.one("SELECT 1 AS x FROM versions WHERE name = ? AND version = ?",
+                          [name, version]):
+            raise ConflictError(f"{name}@{version} already exists: pick another version or "
+                                "let nbmodels choose")
 
     def _lineage_run(self, object_hash: str, run_id: str | None) -> Run | None:
         if run_id:
