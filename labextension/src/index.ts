@@ -9,12 +9,14 @@ import {
 } from '@jupyterlab/application';
 import { PathExt } from '@jupyterlab/coreutils';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
+import { IStateDB } from '@jupyterlab/statedb';
 import { LabIcon } from '@jupyterlab/ui-components';
 
 import { restoreInKernel } from './kernel';
 import { ModelsPanel } from './panel';
 
 const PANEL_ID = 'nbmodels-panel';
+const SHOWN_ONCE = 'nbmodels:panel-shown-once';
 const REFRESHING_CELL = /^\s*(%%track|%register|%stage)\b/;
 
 export const modelsIcon = new LabIcon({
@@ -31,11 +33,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'The Models sidebar: browse, compare, restore and promote registered models.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ILayoutRestorer],
+  optional: [ILayoutRestorer, IStateDB],
   activate: (
     app: JupyterFrontEnd,
     notebooks: INotebookTracker,
-    restorer: ILayoutRestorer | null
+    restorer: ILayoutRestorer | null,
+    state: IStateDB | null
   ) => {
     const panel = new ModelsPanel({
       restore: ref => {
@@ -51,6 +54,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
     panel.title.caption = 'Models';
     app.shell.add(panel, 'left', { rank: 650 });
     restorer?.add(panel, PANEL_ID);
+    // Open the tab the first time nbmodels runs in this JupyterLab; later the user's layout wins.
+    void Promise.all([app.restored, state?.fetch(SHOWN_ONCE)]).then(([, shown]) => {
+      if (state && !shown) {
+        app.shell.activateById(PANEL_ID);
+        void state.save(SHOWN_ONCE, true);
+      }
+    });
 
     const follow = () => {
       const current = notebooks.currentWidget;

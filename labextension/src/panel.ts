@@ -51,7 +51,7 @@ function button(label: string, onClick: () => void, cls = ''): HTMLElement {
 
 export function fmt(value: unknown): string {
   if (typeof value === 'number') {
-    return Number.isInteger(value) ? String(value) : value.toPrecision(4);
+    return String(Number(value.toPrecision(4)));
   }
   if (value === null || value === undefined) {
     return '—';
@@ -277,7 +277,7 @@ export class ModelsPanel extends Widget {
       },
       h('span', { class: 'jp-nbmodels-caret' }, versions ? '▾' : '▸'),
       h('span', { class: 'jp-nbmodels-name' }, model.name),
-      badge(model.latest_stage),
+      model.production_version ? badge('production') : null,
       h('div', { class: 'jp-nbmodels-facts' }, facts.join(' · '))
     );
     const toggle = () => void this.toggle(model.name);
@@ -314,7 +314,7 @@ export class ModelsPanel extends Widget {
       { class: 'jp-nbmodels-version', 'data-ref': v.ref, title: `Show ${v.ref}` },
       tick,
       h('span', { class: 'jp-nbmodels-vnum' }, v.version),
-      badge(v.stage),
+      v.stage === 'none' ? null : badge(v.stage),
       h(
         'span',
         { class: 'jp-nbmodels-facts' },
