@@ -4,20 +4,32 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+NPM ?= npm
+CHROMIUM := /usr/bin/chromium
+# The JupyterLab panel: TypeScript in labextension/, built into the package (git-ignored).
+LABEXT := src/nbmodels/labextension/static/style.js
+LABEXT_SOURCES := $(wildcard labextension/src/*.ts labextension/style/*) labextension/package.json labextension/tsconfig.json
+LABEXT_LINK := $(VENV)/share/jupyter/labextensions/nbmodels
+WITH_VENV := PATH=$(CURDIR)/$(BIN):$$PATH
 
-.PHONY: lab demo test install install-test unit notebooks clean
+.PHONY: lab demo test install install-test unit notebooks clean node-deps labextension chromium e2e
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -U pip
 
+# pip builds the labextension (hatch-jupyter-builder) and copies it into the venv; the develop
+# link then makes `make labextension` rebuilds live. pip must not write through that link.
 install: $(BIN)/python
+	@if [ -L $(LABEXT_LINK) ]; then rm $(LABEXT_LINK); fi
 	$(BIN)/pip install -q -e . jupyterlab
+	$(WITH_VENV) $(BIN)/jupyter labextension develop --overwrite . >/dev/null
 
 install-test: install
 	$(BIN)/pip install -q -e ".[test]" "torch==2.13.0"
 
-lab: install
+lab: install labextension
 	cd notebooks && ../$(BIN)/jupyter lab $(ROOT_FLAG) quickstart.ipynb
 
 demo: install-test
@@ -31,6 +43,32 @@ test: install-test
 	$(BIN)/python -m pytest tests
 	rm -rf notebooks/.nbmodels
 	$(BIN)/python -m pytest --nbval-lax notebooks/ -p no:cacheprovider
+	$(MAKE) e2e
+
+# ---- JupyterLab panel: node deps, build, browser test --------------------------------------------
+labextension/node_modules/.package-lock.json: labextension/package-lock.json
+	cd labextension && $(NPM) ci --no-audit --no-fund
+
+e2e/node_modules/.package-lock.json: e2e/package-lock.json
+	cd e2e && $(NPM) ci --no-audit --no-fund
+
+node-deps: labextension/node_modules/.package-lock.json e2e/node_modules/.package-lock.json
+
+$(LABEXT): $(LABEXT_SOURCES) labextension/node_modules/.package-lock.json | $(BIN)/python
+	cd labextension && $(WITH_VENV) $(NPM) run build
+
+labextension: $(LABEXT)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update
+	$(SUDO) apt-get install -y --no-install-recommends chromium fonts-liberation
+
+chromium: $(CHROMIUM)
+
+# JupyterLab on a temp folder, driven by playwright-core: screenshots in test-output/e2e/
+e2e: install labextension $(CHROMIUM) e2e/node_modules/.package-lock.json
+	cd e2e && JUPYTER=$(CURDIR)/$(BIN)/jupyter OUT=$(CURDIR)/test-output/e2e node panel.test.mjs
 
 clean:
-	rm -rf $(VENV) notebooks/.nbmodels build dist
+	rm -rf $(VENV) notebooks/.nbmodels build dist test-output src/nbmodels/labextension \
+		labextension/node_modules labextension/lib labextension/tsconfig.tsbuildinfo e2e/node_modules
