@@ -262,3 +262,6 @@ def load_ipython_extension(ipython) -> None:
         config = NBModels(parent=ipython)
         ipython.configurables.append(config)
     ipython.register_magics(NBModelsMagics(ipython, config))
+    from .browse_magics import BrowseMagics
+
+    ipython.register_magics(BrowseMagics(ipython, config))
