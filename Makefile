@@ -13,7 +13,7 @@ LABEXT_SOURCES := $(wildcard labextension/src/*.ts labextension/style/*) labexte
 LABEXT_LINK := $(VENV)/share/jupyter/labextensions/nbmodels
 WITH_VENV := PATH=$(CURDIR)/$(BIN):$$PATH
 
-.PHONY: lab demo test install install-test unit notebooks clean node-deps labextension chromium e2e
+.PHONY: lab demo test install install-test unit notebooks clean node-deps labextension chromium e2e readme-image
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,10 @@ chromium: $(CHROMIUM)
 # JupyterLab on a temp folder, driven by playwright-core: screenshots in test-output/e2e/
 e2e: install labextension $(CHROMIUM) e2e/node_modules/.package-lock.json
 	cd e2e && JUPYTER=$(CURDIR)/$(BIN)/jupyter OUT=$(CURDIR)/test-output/e2e node panel.test.mjs
+
+# retake the README's screenshot of the panel (docs/images/panel.png) with the browser test
+readme-image:
+	UPDATE_README_IMAGE=1 $(MAKE) e2e
 
 clean:
 	rm -rf $(VENV) notebooks/.nbmodels build dist test-output src/nbmodels/labextension \
