@@ -258,3 +258,23 @@ def test_every_registry_error_has_one_status():
 
 def test_non_finite_metrics_become_null():
     assert jsonable({"loss": math.nan, "r": (1.0, math.inf)}) == {"loss": None, "r": [1.0, None]}
+
+
+async def test_cookie_session_writes_need_the_xsrf_token(jp_fetch, jp_serverapp, project):
+    """Given a browser-like session (login cookie, no token header), a stage change without the
+    XSRF token is refused and writes nothing; with it, the change goes through."""
+    login = await jp_fetch("api", "status", params={"token": jp_serverapp.identity_provider.token},
+                           headers={"Authorization": ""})
+    cookies = [c.split(";")[0] for c in login.headers.get_list("Set-Cookie")]
+    assert any(c.startswith("username-") for c in cookies)  # the login cookie
+    xsrf = "0123abcd" * 4  # tornado accepts any cookie value that the header repeats
+    session = {"Authorization": "", "Cookie": "; ".join([*cookies, f"_xsrf={xsrf}"])}
+    body = json.dumps({"ref": "clf@1.0.0", "stage": "production"})
+
+    code, error = await error_of(jp_fetch, "stage", method="POST", body=body, headers=session)
+    assert (code, error["type"]) == (403, "Forbidden") and "xsrf" in error["message"].lower()
+    assert len((await get_json(jp_fetch, "history", "clf"))["history"]) == 1
+
+    response = await jp_fetch("nbmodels", "api", "stage", method="POST", body=body,
+                              params=query({}), headers={**session, "X-XSRFToken": xsrf})
+    assert json.loads(response.body)["version"]["stage"] == "production"

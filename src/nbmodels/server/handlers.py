@@ -63,12 +63,11 @@ def status_for(error: NbModelsError) -> int:
     return next((ERROR_STATUS[c] for c in type(error).__mro__ if c in ERROR_STATUS), 500)
 
 
-def registry_home(root_dir: Path, path: str) -> Path:
-    """The registry for a notebook (or folder) `path` relative to `root_dir`.
+def registry_home(root: Path, path: str) -> Path:
+    """The registry for a notebook (or folder) `path` relative to `root` (resolved).
 
     Raises `ApiError(403)` for a path that leaves the root: absolute, `..`, or a symlink
     pointing outside."""
-    root = root_dir.resolve()
     if path.startswith(("/", "\\", "~")) or PurePosixPath(path).is_absolute():
         raise ApiError(403, "Forbidden", f"path {path!r} must be relative to the server root")
     target = (root / path).resolve()
@@ -161,8 +160,7 @@ class ModelsHandler(RegistryHandler):
     async def get(self) -> None:
         models = await self.call(lambda r: [m.to_dict() for m in r.list_models()])
         home = self.home
-        shown = home.relative_to(self.root_dir.resolve()) if home.is_relative_to(
-            self.root_dir.resolve()) else home
+        shown = home.relative_to(self.root_dir) if home.is_relative_to(self.root_dir) else home
         self.reply(home=str(shown), models=models)
 
 
@@ -217,16 +215,6 @@ class CompareHandler(RegistryHandler):
         self.reply(comparison=comparison)
 
 
-class UnknownHandler(RegistryHandler):
-    """Any other URL under the API: a 404 in the same JSON shape."""
-
-    @tornado.web.authenticated
-    def prepare_unknown(self) -> None:
-        raise ApiError(404, "NotFound", f"no such endpoint: {self.request.path}")
-
-    get = post = prepare_unknown
-
-
 class StageHandler(RegistryHandler):
     @tornado.web.authenticated
     async def post(self) -> None:
@@ -240,8 +228,19 @@ class StageHandler(RegistryHandler):
         self.reply(version=version)
 
 
+class UnknownHandler(RegistryHandler):
+    """Any other URL under the API: a 404 in the same JSON shape."""
+
+    @tornado.web.authenticated
+    def prepare_unknown(self) -> None:
+        raise ApiError(404, "NotFound", f"no such endpoint: {self.request.path}")
+
+    get = post = prepare_unknown
+
+
 def routes(base_url: str, root_dir: Path) -> list[tuple]:
-    """The URL table, each handler given the server's contents root."""
+    """The URL table, each handler given the server's contents root (resolved)."""
+    root_dir = root_dir.resolve()
     segment = r"([^/]+)"
     table = [
         ("models", ModelsHandler),
