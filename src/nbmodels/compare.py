@@ -74,19 +74,20 @@ class Target:
 
     @property
     def datasets(self) -> dict[str, dict] | None:
-        """Data the run read (inputs) and data it bound (data variables), by name:
-        `{"type", "fingerprint", "schema", "stats"}`. None when there is no run."""
+        """Data the run read (inputs) and data it bound (data variables, which win a name
+        clash), by name: `{"type", "fingerprint", "schema", "stats"}`. None without a run."""
         if self.run is None:
             return None
-        found = {}
+        found = {item.name: {"type": item.type, "fingerprint": item.fingerprint,
+                             "schema": item.schema or {}, "stats": item.stats or {}}
+                 for item in self.run.inputs}
         for var in self.run.variables:
+            # a name the cell read and then rebound (`X = X.drop(...)`) is shown as the cell
+            # left it: that is what the model was fitted on
             if var.role == "data" and var.data:
                 found[var.name] = {"type": var.type, "fingerprint": var.data.get("fingerprint"),
                                    "schema": var.data.get("schema") or {},
                                    "stats": var.data.get("stats") or {}}
-        for item in self.run.inputs:  # what the model was trained on wins a name clash
-            found[item.name] = {"type": item.type, "fingerprint": item.fingerprint,
-                                "schema": item.schema or {}, "stats": item.stats or {}}
         return found
 
     def facts(self) -> dict:
