@@ -254,6 +254,16 @@ async function main() {
     await shot(page, '3-kernel-check');
     log('kernel check: restored model predicts like the original');
 
+    // Theme variables only: the dark theme restyles the panel too.
+    await page.locator('.lm-MenuBar-itemLabel', { hasText: 'Settings' }).click();
+    await page.locator('.lm-Menu-itemLabel', { hasText: /^Theme$/ }).click();
+    await page.locator('.lm-Menu-itemLabel', { hasText: /^JupyterLab Dark$/ }).click();
+    // The panel's own background follows the theme (no hard-coded colors).
+    await page.waitForFunction(
+      () => getComputedStyle(document.getElementById('nbmodels-panel')).backgroundColor !==
+        'rgb(255, 255, 255)');
+    await shot(page, '4-dark-theme');
+
     assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
     // The README's picture: refreshed on request only, so a test run leaves the clone clean.
     if (process.env.UPDATE_README_IMAGE === '1' || !existsSync(README_IMAGE)) {
