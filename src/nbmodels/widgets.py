@@ -282,13 +282,13 @@ def metric_chart_svg(metric: str, points: list[tuple[str, float | None, str | No
         return ""
     left, right, top, bottom = 52, 14, 24, 48
     low, high = min(v for _, v in present), max(v for _, v in present)
-    if low == high:
-        pad = abs(low) * 0.05 or 1.0
-        low, high = low - pad, high + pad
+    pad = (high - low) * 0.08 or abs(low) * 0.05 or 1.0  # points off the axes
+    low, high = low - pad, high + pad
     n = len(points)
 
     def x(i):
-        return left + (width - left - right) * (0.5 if n == 1 else i / (n - 1))
+        inner = width - left - right - 24  # 12px inside each end of the axis
+        return left + 12 + inner * (0.5 if n == 1 else i / (n - 1))
 
     def y(v):
         return top + (height - top - bottom) * (1 - (v - low) / (high - low))
@@ -472,7 +472,7 @@ class ModelsBrowser:
         self.clear_button = w.Button(description="Clear selection")
         self.compare_button = w.Button(description="Compare", icon="columns", disabled=True,
                                        button_style="primary")
-        self.details = w.HTML()
+        self.details = w.HTML(layout=w.Layout(max_height="420px", overflow="auto"))
         self.restore_as = w.Text(placeholder="as variable (optional)",
                                  layout=w.Layout(width="180px"))
         self.restore_button = w.Button(description="Restore", icon="download", disabled=True)
@@ -498,15 +498,16 @@ class ModelsBrowser:
         self.restore_button.on_click(self._restore)
         self.stage_button.on_click(self._stage)
 
+        # models_table is the static snapshot's list; live, the Select above shows the same
         left = w.VBox([self.search, self.models_list,
-                       w.HBox([self.model_prev, self.model_page_label, self.model_next]),
-                       self.models_table], layout=w.Layout(width="38%"))
+                       w.HBox([self.model_prev, self.model_page_label, self.model_next])],
+                      layout=w.Layout(width="36%"))
         right = w.VBox([
             w.HBox([self.sort_by, self.descending]), self.versions_table,
             w.HBox([self.prev_button, self.page_label, self.next_button]),
             self.versions, w.HBox([self.compare_button, self.clear_button]),
             self.selection_label],
-            layout=w.Layout(width="62%"))
+            layout=w.Layout(width="64%"))
         actions = w.HBox([self.restore_button, self.restore_as, self.stage_select,
                           self.stage_note, self.stage_button])
         self.widget = w.VBox([self.title, w.HBox([left, right]), actions, self.status,
@@ -582,6 +583,7 @@ class ModelsBrowser:
         if not self._summaries:
             self.models_table.value = _note("No models registered yet: train a model in a "
                                             "%%track cell, then %register it.")
+            self.status.value = self.models_table.value
         self._show_versions()
 
     def _turn_models(self, step: int) -> None:
