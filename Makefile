@@ -20,11 +20,10 @@ $(BIN)/python:
 	$(BIN)/pip install -q -U pip
 
 # pip builds the labextension (hatch-jupyter-builder) and copies it into the venv; the develop
-# link then makes `make labextension` rebuilds live. pip must not write through that link.
+# link then makes `make labextension` rebuilds live in `make lab`.
 install: $(BIN)/python
-	@if [ -L $(LABEXT_LINK) ]; then rm $(LABEXT_LINK); fi
 	$(BIN)/pip install -q -e . jupyterlab
-	$(WITH_VENV) $(BIN)/jupyter labextension develop --overwrite . >/dev/null
+	@test -L $(LABEXT_LINK) || $(WITH_VENV) $(BIN)/jupyter labextension develop --overwrite . >/dev/null
 
 install-test: install
 	$(BIN)/pip install -q -e ".[test]" "torch==2.13.0"
