@@ -185,6 +185,29 @@ def test_paginates_without_rendering_every_version(registry):
     assert option_values(browser.versions)[-1] == "big@1.0.0"
 
 
+def test_ten_thousand_versions_open_one_page_at_a_time(registry):
+    """Given 10,000 versions (cloned from a registered one in the store, for speed), the
+    browser opens in well under a few seconds and renders one page of them."""
+    import json
+    import time
+
+    registry.register({"w": 0}, "huge")
+    [seed] = registry.store.query("SELECT * FROM versions WHERE name = 'huge'")
+    rows = [{**seed, "version": f"1.{i // 100}.{i % 100}", "minor": i // 100, "patch": i % 100,
+             "metrics": json.dumps({"accuracy": (i * 7919 % 10000) / 10000})}
+            for i in range(1, 10000)]
+    with registry.store.write() as db:
+        db["versions"].insert_all(rows)
+    started = time.perf_counter()
+    browser = ModelsBrowser(registry, {})
+    assert time.perf_counter() - started < 5
+    assert len(browser.versions.options) == 50
+    assert browser.versions_table.value.count("<tr") == 51
+    assert browser.page_label.value == "10000 version(s) · page 1/200"
+    browser.sort_by.value = "accuracy"
+    assert option_values(browser.versions)[0] == "huge@1.23.21"  # 2321 * 7919 % 10000 == 9999
+
+
 def test_empty_registry(registry):
     browser = ModelsBrowser(registry, {})
     assert "No models registered yet" in browser.models_table.value
