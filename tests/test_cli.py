@@ -125,3 +125,12 @@ def test_every_command_is_documented_in_the_readme():
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     missing = [c for c in _COMMANDS if f"nbmodels {c}" not in readme]
     assert not missing, f"README does not document: {missing}"
+
+
+def test_output_cut_short_by_a_pipe_is_not_an_error(filled):
+    import os
+
+    env = {**os.environ, "NBMODELS_HOME": str(filled.home)}
+    result = subprocess.run(f"{sys.executable} -m nbmodels.cli runs --json | head -c 10",
+                            shell=True, capture_output=True, text=True, env=env)
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr

@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import train_test_split
 
 import nbmodels
-from nbmodels.compare import Comparison, Target, feature_importance
+from nbmodels.comparison import Comparison, Target, feature_importance
 from nbmodels.errors import InvalidInputError, NotFoundError
 from nbmodels.registry import CellRecord
 
@@ -363,6 +363,6 @@ def test_the_engine_does_not_import_widgets():
     import subprocess
     import sys
 
-    code = ("import sys, nbmodels.compare; "
+    code = ("import sys, nbmodels.comparison; "
             "assert 'ipywidgets' not in sys.modules and 'IPython' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)

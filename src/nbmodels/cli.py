@@ -71,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"nbmodels: error: {exc}" if isinstance(exc, NbModelsError) else str(exc),
               file=sys.stderr)
         return EXIT_USER_ERROR
+    except BrokenPipeError:  # `nbmodels runs | head`: the reader left, nothing is wrong
+        sys.stderr.close()
+        return 0
 
 
 def _runs(registry, args) -> int:

@@ -419,7 +419,7 @@ class Registry:
     def compare(self, *refs: str, on: tuple | None = None):
         """Compare runs or versions (or every version of one model, given its NAME); with
         `on=(X, y)` also score the models on that data. See `nbmodels.compare`."""
-        from .compare import compare
+        from .comparison import compare
 
         return compare(self, *refs, on=on)
 

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import difflib
 import math
-import sys
-import types
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Sequence
 
@@ -904,16 +902,3 @@ def _delta_rows(frame, labels: list[str]) -> list[dict]:
                      "lower_is_better": bool(row["lower_is_better"]),
                      "best": row["best"] or None})
     return rows
-
-
-class _CallableModule(types.ModuleType):
-    """Importing this module binds `nbmodels.compare` to it, hiding the module-level API
-    function of the same name; calling the module keeps `nbmodels.compare(*refs)` working."""
-
-    def __call__(self, *refs: str, **options) -> Comparison:
-        from .api import compare as api_compare
-
-        return api_compare(*refs, **options)
-
-
-sys.modules[__name__].__class__ = _CallableModule
