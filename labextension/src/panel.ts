@@ -346,7 +346,12 @@ export class ModelsPanel extends Widget {
     this.say('');
     this.render();
     if (view.kind === 'detail') {
-      void this.loadDetail(view.name, view.version).then(() => this.render());
+      void this.loadDetail(view.name, view.version).then(found => {
+        if (!found) {
+          this.view = { kind: 'list' }; // the error stays in the status line
+        }
+        this.render();
+      });
     } else if (view.kind === 'compare') {
       this.comparison = null;
       api
@@ -361,7 +366,8 @@ export class ModelsPanel extends Widget {
 
   // ---- one version ----------------------------------------------------------------------
 
-  private async loadDetail(name: string, version: string): Promise<void> {
+  /** Fetch a version with its run and stage history; false (and the error said) if it failed. */
+  private async loadDetail(name: string, version: string): Promise<boolean> {
     try {
       const [found, history] = await Promise.all([
         api.version(this._path, name, version),
@@ -373,8 +379,10 @@ export class ModelsPanel extends Widget {
         run,
         history: history.filter(t => t.version === found.version)
       });
+      return true;
     } catch (error) {
       this.say(String((error as Error).message), 'error');
+      return false;
     }
   }
 
