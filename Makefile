@@ -64,9 +64,12 @@ $(CHROMIUM):
 
 chromium: $(CHROMIUM)
 
-# JupyterLab on a temp folder, driven by playwright-core: screenshots in test-output/e2e/
+# Each e2e/*.test.mjs starts JupyterLab on a temp folder and drives it with playwright-core;
+# screenshots go to test-output/<test>/ (panel.test.mjs: the Models panel).
 e2e: install labextension $(CHROMIUM) e2e/node_modules/.package-lock.json
-	cd e2e && JUPYTER=$(CURDIR)/$(BIN)/jupyter OUT=$(CURDIR)/test-output/e2e node panel.test.mjs
+	cd e2e && for test in *.test.mjs; do \
+		JUPYTER=$(CURDIR)/$(BIN)/jupyter OUT=$(CURDIR)/test-output/$${test%.test.mjs} node $$test || exit 1; \
+	done
 
 # retake the README's screenshot of the panel (docs/images/panel.png) with the browser test
 readme-image:
