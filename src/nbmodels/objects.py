@@ -6,6 +6,14 @@ large model), the file is fsynced and then renamed to its hash: a reader sees a 
 object or none. The caller commits the database row that points at an object only after
 `put` returned, so a row never points at a file that is not durable.
 
+Writing is pipelined: the pickler runs in the calling thread while a worker thread hashes
+and writes the bytes it produced (BLAKE3 and `os.write` release the GIL), so on two cores
+a large model costs about its serialization time, not serialization + hash + write. The
+file is fsynced only when it is new: bytes already stored (a model `%register`ed right
+after the run that stored it) cost no fsync. Loading maps the file once and unpickles the
+mapped bytes while a worker thread hashes the very same bytes; the object is returned only
+when the hash matches.
+
 Serializers, recorded per object so each loads with what wrote it: `pickle5` (the default:
 measured here on a 55 MB random forest, dump+hash+fsync 60 ms and hash-verified load 28 ms,
 versus joblib 88 ms and 48 ms) and `joblib`.
@@ -13,13 +21,16 @@ versus joblib 88 ms and 48 ms) and `joblib`.
 
 from __future__ import annotations
 
+import mmap
 import os
 import pickle
+import queue
 import re
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, Iterator
 
 import blake3
 
@@ -29,6 +40,9 @@ DEFAULT_SERIALIZER = "pickle5"
 SERIALIZERS = ("pickle5", "joblib")
 _TEMP_SUFFIX = ".tmp"
 _HASH_RE = re.compile(r"^[0-9a-f]{64}$")
+_CHUNK = 1 << 20  # bytes handed to the writer thread at once (small pickle frames are batched)
+_IN_FLIGHT = 8  # chunks queued for the writer thread at most: bounds the extra memory
+_PARALLEL_LOAD_BYTES = 4 << 20  # below this, hashing inline is cheaper than a thread
 
 
 class UnstorableObject(Exception):
@@ -52,51 +66,95 @@ class _SizeLimitExceeded(Exception):
 
 
 class _HashingWriter:
-    """A file-like that hashes and counts every byte on its way to the file."""
+    """A file-like that hashes and writes every byte to `fd`, counting them.
 
-    def __init__(self, file: BinaryIO, max_bytes: int | None):
-        self.file = file
+    Small writes are batched into `_CHUNK`-sized buffers; each full buffer (or a large
+    write, as a view: no copy) goes to a worker thread that hashes it and writes it, while
+    the pickler goes on producing the next bytes. The worker starts with the first full
+    chunk, so a small object is hashed and written inline, with no thread. `close()` must
+    be called; it re-raises an error of the worker.
+    """
+
+    def __init__(self, fd: int, max_bytes: int | None):
+        self.fd = fd
         self.hasher = blake3.blake3()
         self.size = 0
         self.max_bytes = max_bytes
+        self._pending = bytearray()
+        self._queue: queue.Queue | None = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     def write(self, data) -> int:
         view = memoryview(data)
         if view.format != "B" or view.ndim != 1:
             view = view.cast("B")
-        self.size += view.nbytes
+        count = view.nbytes
+        self.size += count
         if self.max_bytes is not None and self.size > self.max_bytes:
             raise _SizeLimitExceeded
-        self.hasher.update(view)
-        return self.file.write(view)
-
-
-class _HashingReader:
-    """A file-like that hashes every byte the unpickler reads."""
-
-    def __init__(self, file: BinaryIO):
-        self.file = file
-        self.hasher = blake3.blake3()
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.file.read(size)
-        self.hasher.update(data)
-        return data
-
-    def readinto(self, buffer) -> int:
-        count = self.file.readinto(buffer)
-        self.hasher.update(memoryview(buffer)[:count])
+        if count >= _CHUNK:
+            self._flush_pending()
+            self._send(view)  # the pickler's buffer stays alive while the view exists
+        else:
+            self._pending += view
+            if len(self._pending) >= _CHUNK:
+                self._flush_pending()
         return count
 
-    def readline(self) -> bytes:
-        data = self.file.readline()
-        self.hasher.update(data)
-        return data
+    def tell(self) -> int:  # joblib aligns numpy buffers on the stream position
+        return self.size
 
-    def finish(self) -> str:
-        while chunk := self.file.read(1 << 20):
-            self.hasher.update(chunk)
-        return self.hasher.hexdigest()
+    def _flush_pending(self) -> None:
+        if self._pending:
+            self._send(self._pending)
+            self._pending = bytearray()
+
+    def _send(self, chunk) -> None:
+        if self._error is not None:
+            raise self._error
+        if self._queue is None:
+            self._queue = queue.Queue(maxsize=_IN_FLIGHT)
+            self._thread = threading.Thread(target=self._drain, name="nbmodels-writer", daemon=True)
+            self._thread.start()
+        self._queue.put(chunk)
+
+    def _drain(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._consume(chunk)
+                except BaseException as exc:  # re-raised in the caller's thread
+                    self._error = exc
+
+    def _consume(self, chunk) -> None:
+        self.hasher.update(chunk)
+        view = memoryview(chunk)
+        while view.nbytes:
+            view = view[os.write(self.fd, view):]
+
+    def close(self) -> None:
+        """Hash and write what is left, stop the worker; raise its error if it had one."""
+        try:
+            if self._thread is None:
+                if self._pending:
+                    self._consume(self._pending)
+            else:
+                if self._pending and self._error is None:
+                    self._queue.put(self._pending)
+                self._queue.put(None)
+                self._thread.join()
+        finally:
+            self._pending = bytearray()
+        if self._error is not None:
+            raise self._error
+
+    def abort(self) -> None:
+        """Stop the worker without raising (the caller is already handling an error)."""
+        if self._thread is not None and self._thread.is_alive():
+            self._error = self._error or _SizeLimitExceeded()
+            self._queue.put(None)
+            self._thread.join()
 
 
 class ObjectStore:
@@ -123,14 +181,27 @@ class ObjectStore:
         handle, temp_name = tempfile.mkstemp(dir=self.temp_dir, suffix=_TEMP_SUFFIX)
         temp_path = Path(temp_name)
         try:
-            with os.fdopen(handle, "wb", buffering=1 << 20) as file:
-                writer = _HashingWriter(file, max_bytes)
+            writer = _HashingWriter(handle, max_bytes)
+            try:
                 _dump(obj, writer, serializer, max_bytes)
-                file.flush()
-                os.fsync(file.fileno())
+            except BaseException:
+                writer.abort()
+                raise
+            writer.close()
             digest = writer.hasher.hexdigest()
+            if self.path(digest).is_file():  # already stored: nothing to make durable
+                os.close(handle)
+                handle = None
+                temp_path.unlink()
+                self.touch(digest)
+                return StoredObject(digest, writer.size, serializer, False)
+            os.fsync(handle)
+            os.close(handle)
+            handle = None
             written = self._publish(temp_path, digest)
         except BaseException:
+            if handle is not None:
+                os.close(handle)
             temp_path.unlink(missing_ok=True)
             raise
         return StoredObject(digest, writer.size, serializer, written)
@@ -151,17 +222,37 @@ class ObjectStore:
         path = self.path(digest)
         if not path.is_file():
             raise IntegrityError(f"integrity: object {digest[:12]} is missing from {self.root}")
-        with open(path, "rb", buffering=1 << 20) as file:
-            reader = _HashingReader(file)
+        if serializer == "joblib":
+            return self._get_joblib(path, digest)
+        with open(path, "rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            if size < _PARALLEL_LOAD_BYTES:
+                data = file.read()
+                return _verified(lambda: _loads(data), lambda: blake3.blake3(data).hexdigest(),
+                                 digest)
+            flags = getattr(mmap, "MAP_POPULATE", 0) | mmap.MAP_SHARED
+            mapped = mmap.mmap(file.fileno(), 0, flags=flags, prot=mmap.PROT_READ)
+        try:
+            # unpickle and hash the same mapped bytes at once: blake3 releases the GIL
+            hexdigest = _hash_in_background(mapped)
             try:
-                obj = _load(reader, serializer)
-            except Exception as exc:
-                if reader.finish() != digest:
-                    raise IntegrityError(_mismatch(digest)) from exc
-                raise
-            if reader.finish() != digest:
-                raise IntegrityError(_mismatch(digest))
-        return obj
+                return _verified(lambda: _loads(mapped), hexdigest, digest)
+            finally:
+                hexdigest()  # the thread must be done with the mapping before it closes
+        finally:
+            mapped.close()
+
+    def _get_joblib(self, path: Path, digest: str) -> Any:
+        import io
+
+        import joblib
+
+        data = path.read_bytes()  # joblib seeks, so it reads from memory
+        hexdigest = _hash_in_background(data)
+        try:
+            return _verified(lambda: joblib.load(io.BytesIO(data)), hexdigest, digest)
+        finally:
+            hexdigest()
 
     def check(self, digest: str) -> bool:
         """Whether the file for `digest` exists and its bytes hash to `digest`."""
@@ -210,12 +301,40 @@ def _dump(obj: Any, writer: _HashingWriter, serializer: str, max_bytes: int | No
         raise UnstorableObject(f"not picklable: {_unpicklable_part(exc)}") from None
 
 
-def _load(reader: _HashingReader, serializer: str) -> Any:
-    if serializer == "joblib":
-        import joblib
+def _hash_in_background(data):
+    """Start hashing `data` in a thread; return a function that waits for the hex digest."""
+    found: dict = {}
 
-        return joblib.load(reader)
-    return pickle.load(reader)
+    def run() -> None:
+        hasher = blake3.blake3()
+        hasher.update(data)
+        found["hash"] = hasher.hexdigest()
+
+    thread = threading.Thread(target=run, name="nbmodels-verify", daemon=True)
+    thread.start()
+
+    def hexdigest() -> str | None:
+        thread.join()
+        return found.get("hash")
+
+    return hexdigest
+
+
+def _loads(data) -> Any:
+    return pickle.loads(data)
+
+
+def _verified(load, hexdigest, digest: str) -> Any:
+    """`load()`, returned only if `hexdigest()` (the bytes it read) equals `digest`."""
+    try:
+        obj = load()
+    except Exception as exc:
+        if hexdigest() != digest:
+            raise IntegrityError(_mismatch(digest)) from exc
+        raise
+    if hexdigest() != digest:
+        raise IntegrityError(_mismatch(digest))
+    return obj
 
 
 def _unpicklable_part(exc: Exception) -> str:
