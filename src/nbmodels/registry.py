@@ -8,6 +8,7 @@ each write is one transaction, so a crash or a kill loses at most the write in f
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -30,6 +31,10 @@ from .versioning import (BUMPS, Ref, bumped, check_model_name, check_stage, did_
 DEFAULT_MAX_OBJECT_BYTES = 512 * 2**20
 GC_GRACE_S = 3600  # never collect files this young: a writer may be about to commit rows
 _STORED_ROLES = ("model", "data", "other")
+_SQL_OPERATORS = ("=", "!=", "<", "<=", ">", ">=")
+_RUN_GROUPS = ("params", "metrics", "tags")
+_VERSION_FIELDS = ("name", "version", "stage", "run_id", "object_hash", "model_type", "size",
+                   "created_at", "user", "bump", "bump_reason", "note", "variable")
 _LOWER_IS_BETTER = ("loss", "error", "err", "rmse", "mse", "mae", "logloss", "mape")
 
 
@@ -207,12 +212,50 @@ class Registry:
         row = self.store.one(f"SELECT count(*) AS n FROM runs {where}", params)
         return row["n"] if row else 0
 
-    def runs(self, experiment: str | None = None):
+    def runs(self, experiment: str | None = None, *, where: dict | None = None,
+             order_by: str | None = None, limit: int | None = None):
         """Runs as a DataFrame, newest first: `id, experiment, status, started_at, ended_at,
-        duration_s, user, notebook, note`, then `params.*`, `metrics.*`, `tags.*`."""
-        from .tables import runs_frame
+        duration_s, user, notebook, note`, then `params.*`, `metrics.*`, `tags.*`.
 
-        return runs_frame(self.list_runs(experiment))
+        Optional, evaluated in SQLite before any row reaches Python (use them on large
+        registries; plain pandas on the frame works too):
+        `where={"params.C": 0.5, "metrics.accuracy": (">", 0.9)}` keeps runs whose column
+        equals a value, or compares with `=`, `!=`, `<`, `<=`, `>`, `>=` (None matches a
+        missing value); `order_by="metrics.accuracy DESC"` sorts on any column (missing
+        values last); `limit=10` keeps the first rows. Raises `InvalidInputError` for a
+        malformed column, operator or order.
+
+        Example: the top-10 leaderboard is `runs(order_by="metrics.accuracy DESC", limit=10)`.
+        """
+        from .tables import RUN_COLUMNS, runs_frame_from_rows
+
+        conditions, params = (["experiment = ?"], [experiment]) if experiment else ([], [])
+        for column, test in (where or {}).items():
+            op, value = test if isinstance(test, tuple) else ("=", test)
+            if op not in _SQL_OPERATORS:
+                raise InvalidInputError(f"bad operator {op!r} for {column!r}: use one of "
+                                        f"{', '.join(_SQL_OPERATORS)}")
+            expression, args = _run_column(column)
+            if value is None:
+                conditions.append(f"{expression} IS {'NOT ' if op == '!=' else ''}NULL")
+                params += args
+            else:
+                conditions.append(f"{expression} {op} ?")
+                params += [*args, capture.json_value(value)]
+        order = "id DESC"
+        if order_by:
+            column, _, direction = order_by.strip().partition(" ")
+            direction = direction.strip().upper() or "ASC"
+            if direction not in ("ASC", "DESC"):
+                raise InvalidInputError(f"bad order_by {order_by!r}: use 'COLUMN' or "
+                                        "'COLUMN ASC|DESC'")
+            expression, args = _run_column(column)
+            order = f"{expression} {direction} NULLS LAST, id DESC"
+            params += args
+        sql = (f"SELECT {', '.join(RUN_COLUMNS)}, params, metrics, tags FROM runs"
+               + (f" WHERE {' AND '.join(conditions)}" if conditions else "")
+               + f" ORDER BY {order}" + (f" LIMIT {int(limit)}" if limit is not None else ""))
+        return runs_frame_from_rows(self.store.rows(sql, params))
 
     def last_run(self) -> Run | None:
         runs = self.list_runs(limit=1)
@@ -256,11 +299,22 @@ class Registry:
 
     def list_versions(self, name: str) -> list[ModelVersion]:
         """Versions of a model, oldest first. Raises `NotFoundError` for an unknown model."""
-        rows = self.store.query("SELECT * FROM versions WHERE name = ? "
-                                "ORDER BY major, minor, patch", [check_model_name(name)])
+        from .tables import parse_json_texts
+
+        # only the signature of `facts` is shown: the rest (sources, packages) stays in SQLite
+        rows = self.store.rows(
+            f"SELECT {', '.join(_VERSION_FIELDS)}, params, metrics, tags, "
+            "json_extract(facts, '$.signature') FROM versions WHERE name = ? "
+            "ORDER BY major, minor, patch", [check_model_name(name)])
         if not rows:
             raise self._unknown_model(name)
-        return [version_from_row(r) for r in rows]
+        width = len(_VERSION_FIELDS)
+        decoded = parse_json_texts([text for r in rows for text in r[width:width + 3]])
+        signatures = [r[width + 3] for r in rows]
+        return [ModelVersion(**dict(zip(_VERSION_FIELDS, r)), params=decoded[3 * i],
+                             metrics=decoded[3 * i + 1], tags=decoded[3 * i + 2],
+                             signature=json.loads(signatures[i]) if signatures[i] else None)
+                for i, r in enumerate(rows)]
 
     def versions(self, name: str):
         """Versions of a model as a DataFrame, oldest first: `name, version, stage, run_id,
@@ -559,6 +613,21 @@ def _user() -> str | None:
 def _identifier(name: str) -> str:
     cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
     return cleaned if cleaned.isidentifier() else f"model_{cleaned}"
+
+
+def _run_column(column: str) -> tuple[str, list]:
+    """A `runs()` column name as an SQL expression and its arguments: a fixed column, or
+    `params.KEY` / `metrics.KEY` / `tags.KEY` read from the JSON (KEY passed as a bound
+    JSON path, so any key is safe)."""
+    from .tables import RUN_COLUMNS
+
+    if column in RUN_COLUMNS:
+        return column, []
+    group, _, key = column.partition(".")
+    if group in _RUN_GROUPS and key and '"' not in key:
+        return f"json_extract({group}, ?)", [f'$."{key}"']
+    raise InvalidInputError(f"bad run column {column!r}: use one of {', '.join(RUN_COLUMNS)} "
+                            "or params.NAME, metrics.NAME, tags.NAME")
 
 
 def _json_map(values: dict | None) -> dict:

@@ -40,7 +40,14 @@ def m002_data_cache_and_indexes(db: sqlite_utils.Database) -> None:
             db.execute(statement)
 
 
-SCHEMA_VERSION = 2  # number of migrations above
+@migrations()
+def m003_query_indexes(db: sqlite_utils.Database) -> None:
+    """Index the stage lookups of model listings (`production_version`, `NAME@production`),
+    which otherwise read every version of a model."""
+    db.execute("CREATE INDEX IF NOT EXISTS versions_name_stage ON versions(name, stage)")
+
+
+SCHEMA_VERSION = 3  # number of migrations above
 
 _M001 = """
 CREATE TABLE objects (
@@ -157,6 +164,13 @@ class Store:
         if not self.exists:
             return []
         return [decode_row(row) for row in self.db.query(sql, params)]
+
+    def rows(self, sql: str, params=()) -> list[tuple]:
+        """Rows as plain tuples, nothing decoded (for listings that decode in bulk);
+        [] when the registry does not exist."""
+        if not self.exists:
+            return []
+        return self.db.conn.execute(sql, params).fetchall()
 
     def one(self, sql: str, params=()) -> dict | None:
         rows = self.query(sql, params)
