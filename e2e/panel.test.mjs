@@ -7,26 +7,15 @@
 //   UPDATE_README_IMAGE=1 to refresh docs/images/panel.png)
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-import { chromium } from 'playwright-core';
+import { notebook, openBrowser, repo, startLab } from './lab.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '..');
-const JUPYTER = process.env.JUPYTER ?? join(repo, '.venv', 'bin', 'jupyter');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const OUT = resolve(process.env.OUT ?? join(repo, 'test-output', 'e2e'));
+const OUT = resolve(process.env.OUT ?? join(repo, 'test-output', 'panel'));
 const README_IMAGE = join(repo, 'docs', 'images', 'panel.png');
-const DEADLINE_MS = 110_000;
 
 const started = Date.now();
-let server = null; // the jupyter lab process, for the watchdog too
 const log = msg => console.log(`[e2e ${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
 
 const CELLS = [
@@ -42,102 +31,13 @@ const CELLS = [
   'print("RESTORED", type(clf).__name__, bool((clf.predict(X) == expected).all()), clf.C)'
 ];
 
-function notebook(cells) {
-  return JSON.stringify({
-    cells: cells.map(source => ({
-      cell_type: 'code',
-      execution_count: null,
-      metadata: {},
-      outputs: [],
-      source
-    })),
-    metadata: {
-      kernelspec: { display_name: 'Python 3', language: 'python', name: 'python3' },
-      language_info: { name: 'python' }
-    },
-    nbformat: 4,
-    nbformat_minor: 5
-  });
-}
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => ok(port));
-    });
-    server.on('error', fail);
-  });
-}
-
-async function waitForServer(url, proc) {
-  for (let i = 0; i < 300; i++) {
-    if (proc.exitCode !== null) {
-      throw new Error(`jupyter lab exited with ${proc.exitCode}`);
-    }
-    try {
-      if ((await fetch(url)).ok) {
-        return;
-      }
-    } catch {
-      // not listening yet
-    }
-    await new Promise(r => setTimeout(r, 100));
-  }
-  throw new Error(`jupyter lab did not answer ${url}`);
-}
-
-async function stopServer(proc) {
-  if (proc.exitCode !== null) {
-    return;
-  }
-  const exited = new Promise(r => proc.once('exit', r));
-  proc.kill('SIGTERM'); // jupyter shuts its kernels down on SIGTERM
-  const timer = setTimeout(() => {
-    try {
-      process.kill(-proc.pid, 'SIGKILL'); // our own process group: server and its kernels
-    } catch {
-      // already gone
-    }
-  }, 8000);
-  await exited;
-  clearTimeout(timer);
-}
-
 async function main() {
-  const work = mkdtempSync(join(tmpdir(), 'nbmodels-e2e-'));
-  const root = join(work, 'root');
-  mkdirSync(join(root, '.nbmodels'), { recursive: true }); // the kernel's registry, nowhere above
-  writeFileSync(join(root, 'train.ipynb'), notebook(CELLS));
-  const settings = join(work, 'settings', '@jupyterlab', 'apputils-extension');
-  mkdirSync(settings, { recursive: true });
-  // The "get notified about Jupyter news?" toast would cover the page.
-  writeFileSync(
-    join(settings, 'notification.jupyterlab-settings'),
-    JSON.stringify({ fetchNews: 'false', checkForUpdates: false })
-  );
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
-
-  const port = await freePort();
-  const token = randomBytes(16).toString('hex');
-  const env = { ...process.env, JUPYTERLAB_SETTINGS_DIR: join(work, 'settings'),
-    JUPYTERLAB_WORKSPACES_DIR: join(work, 'workspaces'), JUPYTER_RUNTIME_DIR: join(work, 'runtime') };
-  delete env.NBMODELS_HOME;
-  const args = ['lab', '--no-browser', '--ip=127.0.0.1', `--port=${port}`,
-    `--IdentityProvider.token=${token}`, `--ServerApp.root_dir=${root}`];
-  if (process.getuid?.() === 0) {
-    args.push('--allow-root');
-  }
-  server = spawn(JUPYTER, args, { cwd: root, env, detached: true,
-    stdio: ['ignore', 'ignore', 'pipe'] });
-  let serverLog = '';
-  server.stderr.on('data', chunk => (serverLog += chunk));
-  log(`jupyter lab pid ${server.pid} on 127.0.0.1:${port}, root ${root}`);
-
-  const base = `http://127.0.0.1:${port}`;
+  const lab = await startLab({ 'train.ipynb': notebook(CELLS) }, { say: log });
+  log('server ready');
   let context;
+
   const shot = async (page, name) => {
     const file = join(OUT, `${name}.png`);
     await page.screenshot({ path: file });
@@ -145,21 +45,12 @@ async function main() {
     return file;
   };
   try {
-    await waitForServer(`${base}/api/status?token=${token}`, server);
-    log('server ready');
-    context = await chromium.launchPersistentContext(join(work, 'chromium'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1440, height: 900 },
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync']
-    });
-    const page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(30_000);
+    let page;
+    ({ context, page } = await openBrowser(lab));
     const pageErrors = [];
     page.on('pageerror', error => pageErrors.push(String(error)));
 
-    await page.goto(`${base}/lab/tree/train.ipynb?token=${token}`);
+    await page.goto(lab.url('lab/tree/train.ipynb'));
     await page.locator('.jp-Notebook .jp-Cell').first().waitFor();
     // Keys pressed before the kernel is up would be lost.
     await page.locator('.jp-StatusBar-TextItem', { hasText: /\| Idle/ }).first().waitFor();
@@ -277,26 +168,15 @@ async function main() {
     if (page) {
       await shot(page, 'failure').catch(() => undefined);
     }
-    console.error(serverLog.split('\n').slice(-40).join('\n'));
+    console.error(lab.log().split('\n').slice(-40).join('\n'));
     throw error;
   } finally {
     await context?.close();
-    await stopServer(server);
-    rmSync(work, { recursive: true, force: true });
+    await lab.stop();
   }
 }
 
-const watchdog = setTimeout(() => {
-  console.error(`e2e: over ${DEADLINE_MS / 1000}s, giving up`);
-  if (server?.exitCode === null) {
-    process.kill(-server.pid, 'SIGKILL');
-  }
-  process.exit(2);
-}, DEADLINE_MS);
-main().then(
-  () => clearTimeout(watchdog),
-  error => {
-    console.error(error);
-    process.exit(1);
-  }
-);
+main().catch(error => {
+  console.error(error);
+  process.exit(1);
+});
