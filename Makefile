@@ -13,7 +13,7 @@ LABEXT_SOURCES := $(wildcard labextension/src/*.ts labextension/style/*) labexte
 LABEXT_LINK := $(VENV)/share/jupyter/labextensions/nbmodels
 WITH_VENV := PATH=$(CURDIR)/$(BIN):$$PATH
 
-.PHONY: lab demo test install install-test unit notebooks clean node-deps labextension chromium e2e readme-image
+.PHONY: lab demo test install install-test unit notebooks clean bench bench-quick node-deps labextension chromium e2e readme-image
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,7 @@ demo: install-test
 
 test: install-test
 	$(BIN)/python -m pytest tests
+	$(MAKE) bench-quick
 	rm -rf notebooks/.nbmodels
 	$(BIN)/python -m pytest --nbval-lax notebooks/ -p no:cacheprovider
 	$(MAKE) e2e
@@ -74,6 +75,15 @@ e2e: install labextension $(CHROMIUM) e2e/node_modules/.package-lock.json
 # retake the README's screenshot of the panel (docs/images/panel.png) with the browser test
 readme-image:
 	UPDATE_README_IMAGE=1 $(MAKE) e2e
+
+# Side-by-side benchmarks vs MLflow and raw pickle/joblib (MLflow: a bench-only dependency).
+bench: install
+	$(BIN)/pip install -q -e ".[bench]"
+	$(BIN)/python bench/run.py
+
+# Small sizes, one repetition, no MLflow: keeps the suite runnable (CI); writes to test-output/.
+bench-quick: install-test
+	$(BIN)/python bench/run.py --quick --output test-output/bench-quick
 
 clean:
 	rm -rf $(VENV) notebooks/.nbmodels build dist test-output src/nbmodels/labextension \
