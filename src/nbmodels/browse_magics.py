@@ -7,24 +7,14 @@ Each parses its line, makes one `Registry` call and displays a view from
 from __future__ import annotations
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic import line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments
 
-from . import api
-from .config import NBModels
-from .magics import _user_errors
+from .magics import RegistryMagics, _parse, _user_errors
 
 
 @magics_class
-class BrowseMagics(Magics):
-    def __init__(self, shell, config: NBModels):
-        super().__init__(shell)
-        self.options = config
-
-    @property
-    def registry(self):
-        api.session.home = self.options.home
-        return api.default_registry()
+class BrowseMagics(RegistryMagics):
 
     def _variable(self, name: str):
         if name not in self.shell.user_ns:
@@ -56,7 +46,7 @@ class BrowseMagics(Magics):
 
         from .widgets import CompareView
 
-        args = parse_argstring(self.compare, line)
+        args = _parse(self.compare, line)
         on = (self._variable(args.on[0]), self._variable(args.on[1])) if args.on else None
         comparison = self.registry.compare(*args.refs, on=on)
         display(CompareView(comparison, chart=False if args.no_chart else None))
@@ -77,7 +67,7 @@ class BrowseMagics(Magics):
 
         from .widgets import ModelsBrowser
 
-        args = parse_argstring(self.models, line)
+        args = _parse(self.models, line)
         if args.page_size < 1:
             raise UsageError("--page-size must be 1 or more")
         registry = self.registry

@@ -67,8 +67,9 @@ def _parse_tags(pairs: list[str] | None) -> dict[str, str]:
     return tags
 
 
-@magics_class
-class NBModelsMagics(Magics):
+class RegistryMagics(Magics):
+    """Magics that work on the kernel's registry (`%config NBModels.home`, else the default)."""
+
     def __init__(self, shell, config: NBModels):
         super().__init__(shell)
         self.options = config
@@ -77,6 +78,10 @@ class NBModelsMagics(Magics):
     def registry(self):
         api.session.home = self.options.home
         return api.default_registry()
+
+
+@magics_class
+class NBModelsMagics(RegistryMagics):
 
     @magic_arguments()
     @argument("experiment", nargs="?", help="Experiment name (default: the notebook's file stem).")
