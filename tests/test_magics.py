@@ -261,3 +261,25 @@ def test_params_metrics_and_ignore_flags(shell):
     assert run.params == {"layers": [64, 32], "plain_number": 3}
     assert run.metrics == {"best": 0.7}
     assert run.variable("secret") is None
+
+
+def test_restore_of_a_damaged_object_is_one_integrity_line_and_binds_nothing(bc_shell):
+    bc_shell.run_cell_magic("track", "", _fit_cell())
+    bc_shell.run_line_magic("register", "clf bc")
+    version = Registry().get("bc")
+    path = Registry().objects.path(version.object_hash)
+    path.write_bytes(b"\x00" + path.read_bytes()[1:])
+    with pytest.raises(UsageError) as raised:
+        bc_shell.run_line_magic("restore", "bc@1.0.0 --as damaged")
+    assert "integrity" in str(raised.value) and version.object_hash[:12] in str(raised.value)
+    assert "damaged" not in bc_shell.user_ns
+
+
+def test_store_inputs_false_keeps_fingerprints_only(bc_shell, registry_home):
+    bc_shell.run_line_magic("config", "NBModels.store_inputs = False")
+    try:
+        bc_shell.run_cell_magic("track", "", _fit_cell())
+    finally:
+        bc_shell.run_line_magic("config", "NBModels.store_inputs = True")
+    inputs = nbmodels.last_run().inputs
+    assert inputs and all(i.object_hash is None and i.fingerprint for i in inputs)
