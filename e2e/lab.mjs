@@ -1,10 +1,12 @@
 // What every browser test here needs: a JupyterLab on a temp folder (127.0.0.1, a random
 // port and token, its own settings and workspace, stopped by PID) and Debian's chromium
-// with a fresh profile, driven by playwright-core.
+// with a fresh profile, driven by playwright-core; timed log lines, screenshots into a
+// folder, the README's pictures, and running a notebook's cells.
 
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -137,15 +139,109 @@ async function waitFor(url, server) {
   throw new Error(`jupyter lab did not answer ${url}`);
 }
 
-/** Headless chromium with a fresh profile in `lab.work`; returns the context and its page. */
-export async function openBrowser(lab) {
+/**
+ * Headless chromium with a fresh profile in `lab.work`; returns the context and its page.
+ * `viewport`: the page's size (default 1440×900).
+ */
+export async function openBrowser(lab, { viewport = { width: 1440, height: 900 } } = {}) {
   const context = await chromium.launchPersistentContext(join(lab.work, 'chromium'), {
     executablePath: CHROMIUM,
     headless: true,
-    viewport: { width: 1440, height: 900 },
+    viewport,
     args: CHROMIUM_ARGS
   });
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(30_000);
   return { context, page };
+}
+
+/**
+ * Start a lab on `files` and open the browser, then `await body({lab, context, page,
+ * pageErrors})` (`pageErrors`: the page's uncaught errors so far) and return what it returns.
+ * If anything fails, `shot(page, 'failure')` and the server log's last lines are kept;
+ * the browser and the lab are stopped either way.
+ */
+export async function withLab(files, { say = console.log, shot, viewport, deadlineMs } = {}, body) {
+  const lab = await startLab(files, { deadlineMs, say });
+  say('server ready');
+  let context;
+  try {
+    let page;
+    ({ context, page } = await openBrowser(lab, { viewport }));
+    const pageErrors = [];
+    page.on('pageerror', error => pageErrors.push(String(error)));
+    return await body({ lab, context, page, pageErrors });
+  } catch (error) {
+    const page = context?.pages()[0];
+    if (page && shot) {
+      await shot(page, 'failure').catch(() => undefined);
+    }
+    console.error(lab.log().split('\n').slice(-40).join('\n'));
+    throw error;
+  } finally {
+    await context?.close();
+    await lab.stop();
+  }
+}
+
+/** `log(msg)` prints `[tag 1.2s] msg`, seconds since this call; `log.seconds()` gives them. */
+export function logger(tag) {
+  const started = Date.now();
+  const seconds = () => ((Date.now() - started) / 1000).toFixed(1);
+  const log = msg => console.log(`[${tag} ${seconds()}s] ${msg}`);
+  log.seconds = seconds;
+  return log;
+}
+
+/**
+ * Empty (or make) the folder `out`; returns `shot(target, name)`, which saves a screenshot of
+ * `target` (a page or a locator) as `out/name.png`, says so and returns the file.
+ */
+export function screenshots(out, say = console.log) {
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  return async (target, name) => {
+    const file = join(out, `${name}.png`);
+    await target.screenshot({ path: file });
+    say(`screenshot ${file}`);
+    return file;
+  };
+}
+
+/**
+ * Copy the screenshot `file` to the README's picture `target`: on request only
+ * (UPDATE_README_IMAGE=1) or when it is missing, so a test run leaves the clone clean.
+ */
+export function readmeImage(file, target, say = console.log) {
+  if (process.env.UPDATE_README_IMAGE === '1' || !existsSync(target)) {
+    mkdirSync(dirname(target), { recursive: true });
+    copyFileSync(file, target);
+    say(`README image ${target}`);
+  }
+}
+
+/** Wait until the notebook `path` (in the lab's root) is open and its kernel idle. */
+export async function openNotebook(page, lab, path) {
+  await page.goto(lab.url(`lab/tree/${path}`));
+  await page.locator('.jp-Notebook .jp-Cell').first().waitFor();
+  // Keys pressed before the kernel is up would be lost.
+  await page.locator('.jp-StatusBar-TextItem', { hasText: /\| Idle/ }).first().waitFor();
+}
+
+/**
+ * Run the open notebook's first `count` cells (Shift+Enter from the first), wait for the
+ * last of them to finish and assert that none wrote an error. Returns the code cells.
+ */
+export async function runCells(page, count) {
+  await page.locator('.jp-Notebook .jp-Cell').first().click();
+  await page.keyboard.press('Escape');
+  for (let i = 0; i < count; i++) {
+    await page.keyboard.press('Shift+Enter');
+  }
+  const cells = page.locator('.jp-Notebook .jp-CodeCell');
+  await cells.nth(count - 1).locator('.jp-InputPrompt', { hasText: /\[\d+\]/ })
+    .waitFor({ timeout: 60_000 });
+  const errors = await page.locator('.jp-Notebook .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').allTextContents();
+  assert.deepEqual(errors.filter(e => /Error|Traceback/.test(e)), [], 'cells ran without errors');
+  return cells;
 }

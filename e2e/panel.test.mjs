@@ -7,16 +7,16 @@
 //   UPDATE_README_IMAGE=1 to refresh docs/images/panel.png)
 
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
-import { notebook, openBrowser, repo, startLab } from './lab.mjs';
+import {
+  logger, notebook, openNotebook, readmeImage, repo, runCells, screenshots, withLab
+} from './lab.mjs';
 
 const OUT = resolve(process.env.OUT ?? join(repo, 'test-output', 'panel'));
 const README_IMAGE = join(repo, 'docs', 'images', 'panel.png');
 
-const started = Date.now();
-const log = msg => console.log(`[e2e ${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
+const log = logger('e2e');
 
 const CELLS = [
   '%load_ext nbmodels',
@@ -32,28 +32,10 @@ const CELLS = [
 ];
 
 async function main() {
-  rmSync(OUT, { recursive: true, force: true });
-  mkdirSync(OUT, { recursive: true });
-  const lab = await startLab({ 'train.ipynb': notebook(CELLS) }, { say: log });
-  log('server ready');
-  let context;
-
-  const shot = async (page, name) => {
-    const file = join(OUT, `${name}.png`);
-    await page.screenshot({ path: file });
-    log(`screenshot ${file}`);
-    return file;
-  };
-  try {
-    let page;
-    ({ context, page } = await openBrowser(lab));
-    const pageErrors = [];
-    page.on('pageerror', error => pageErrors.push(String(error)));
-
-    await page.goto(lab.url('lab/tree/train.ipynb'));
-    await page.locator('.jp-Notebook .jp-Cell').first().waitFor();
-    // Keys pressed before the kernel is up would be lost.
-    await page.locator('.jp-StatusBar-TextItem', { hasText: /\| Idle/ }).first().waitFor();
+  const shot = screenshots(OUT, log);
+  const files = { 'train.ipynb': notebook(CELLS) };
+  await withLab(files, { say: log, shot }, async ({ lab, page, pageErrors }) => {
+    await openNotebook(page, lab, 'train.ipynb');
     log('notebook open');
 
     // The Models tab: in the left sidebar, with an icon and the caption "Models".
@@ -67,15 +49,7 @@ async function main() {
     log('panel open, registry empty');
 
     // Run every cell but the last: the panel refreshes by itself after %register.
-    await page.locator('.jp-Notebook .jp-Cell').first().click();
-    await page.keyboard.press('Escape');
-    for (let i = 0; i < CELLS.length - 1; i++) {
-      await page.keyboard.press('Shift+Enter');
-    }
-    const lastRun = page.locator('.jp-Notebook .jp-CodeCell').nth(CELLS.length - 2);
-    await lastRun.locator('.jp-InputPrompt', { hasText: /\[\d+\]/ }).waitFor({ timeout: 60_000 });
-    const errors = await page.locator('.jp-Notebook .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').allTextContents();
-    assert.deepEqual(errors.filter(e => /Error|Traceback/.test(e)), [], 'cells ran without errors');
+    const cells = await runCells(page, CELLS.length - 1);
     log('cells ran');
 
     const model = panel.locator('.jp-nbmodels-model[data-model="iris-clf"]');
@@ -135,7 +109,7 @@ async function main() {
     const picture = await shot(page, 'panel');
 
     // In the kernel: the restored object predicts like the original 1.0.0.
-    const lastCell = page.locator('.jp-Notebook .jp-CodeCell').nth(CELLS.length - 1);
+    const lastCell = cells.nth(CELLS.length - 1);
     await lastCell.click();
     await page.keyboard.press('Escape');
     await page.keyboard.press('Shift+Enter');
@@ -156,24 +130,9 @@ async function main() {
     await shot(page, '4-dark-theme');
 
     assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
-    // The README's picture: refreshed on request only, so a test run leaves the clone clean.
-    if (process.env.UPDATE_README_IMAGE === '1' || !existsSync(README_IMAGE)) {
-      mkdirSync(dirname(README_IMAGE), { recursive: true });
-      copyFileSync(picture, README_IMAGE);
-      log(`README image ${README_IMAGE}`);
-    }
-    log(`PASS in ${((Date.now() - started) / 1000).toFixed(1)}s`);
-  } catch (error) {
-    const page = context?.pages()[0];
-    if (page) {
-      await shot(page, 'failure').catch(() => undefined);
-    }
-    console.error(lab.log().split('\n').slice(-40).join('\n'));
-    throw error;
-  } finally {
-    await context?.close();
-    await lab.stop();
-  }
+    readmeImage(picture, README_IMAGE, log);
+    log(`PASS in ${log.seconds()}s`);
+  });
 }
 
 main().catch(error => {
