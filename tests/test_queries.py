@@ -82,7 +82,12 @@ def test_empty_registry_still_gives_the_columns(registry):
 def test_list_versions_matches_the_row_by_row_decoding(registry):
     from nbmodels.store import version_from_row
 
+    from sklearn.linear_model import LogisticRegression
+
     for i in range(3):
         registry.register({"w": i}, "m", tags={"i": str(i)}, note=f"n{i}")
+    model = LogisticRegression().fit([[0.0, 1.0], [1.0, 0.0]], [0, 1])
+    registry.register(model, "m")  # a version with a signature
     rows = registry.store.query("SELECT * FROM versions WHERE name = 'm' ORDER BY major, minor, patch")
     assert registry.list_versions("m") == [version_from_row(r) for r in rows]
+    assert registry.list_versions("m")[-1].signature is not None

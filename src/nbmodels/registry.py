@@ -33,6 +33,7 @@ GC_GRACE_S = 3600  # never collect files this young: a writer may be about to co
 _STORED_ROLES = ("model", "data", "other")
 _SQL_OPERATORS = ("=", "!=", "<", "<=", ">", ">=")
 _RUN_GROUPS = ("params", "metrics", "tags")
+# ModelVersion's leading fields, in its order (list_versions builds it positionally)
 _VERSION_FIELDS = ("name", "version", "stage", "run_id", "object_hash", "model_type", "size",
                    "created_at", "user", "bump", "bump_reason", "note", "variable")
 _LOWER_IS_BETTER = ("loss", "error", "err", "rmse", "mse", "mae", "logloss", "mape")
@@ -304,17 +305,16 @@ class Registry:
         # only the signature of `facts` is shown: the rest (sources, packages) stays in SQLite
         rows = self.store.rows(
             f"SELECT {', '.join(_VERSION_FIELDS)}, params, metrics, tags, "
-            "json_extract(facts, '$.signature') FROM versions WHERE name = ? "
+            "json_quote(json_extract(facts, '$.signature')) FROM versions WHERE name = ? "
             "ORDER BY major, minor, patch", [check_model_name(name)])
         if not rows:
             raise self._unknown_model(name)
         width = len(_VERSION_FIELDS)
-        decoded = parse_json_texts([text for r in rows for text in r[width:width + 3]])
-        signatures = [r[width + 3] for r in rows]
-        return [ModelVersion(**dict(zip(_VERSION_FIELDS, r)), params=decoded[3 * i],
-                             metrics=decoded[3 * i + 1], tags=decoded[3 * i + 2],
-                             signature=json.loads(signatures[i]) if signatures[i] else None)
-                for i, r in enumerate(rows)]
+        # one json.loads for every row's params, metrics, tags and signature (a JSON null)
+        decoded = parse_json_texts([t if t is not None else ("null" if i == 3 else "{}")
+                                    for r in rows for i, t in enumerate(r[width:])])
+        return [ModelVersion(*r[:width], *decoded[4 * n:4 * n + 4])  # fields in _VERSION_FIELDS order
+                for n, r in enumerate(rows)]
 
     def versions(self, name: str):
         """Versions of a model as a DataFrame, oldest first: `name, version, stage, run_id,
