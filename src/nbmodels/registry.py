@@ -298,16 +298,24 @@ class Registry:
             "name", "versions", "latest_version", "production_version", "updated_at",
             "latest_stage", "key_metric", "key_metric_value", "description"])
 
-    def list_versions(self, name: str) -> list[ModelVersion]:
-        """Versions of a model, oldest first. Raises `NotFoundError` for an unknown model."""
+    def list_versions(self, name: str, limit: int | None = None,
+                      offset: int = 0) -> list[ModelVersion]:
+        """Versions of a model, oldest first; `limit`/`offset` page them in that order (the
+        newest page is `offset=count_versions(name) - limit`). Raises `NotFoundError` for an
+        unknown model (a page past the end is just empty)."""
         from .tables import parse_json_texts
 
+        if (limit is not None and int(limit) < 0) or int(offset) < 0:
+            raise InvalidInputError(f"limit={limit!r} and offset={offset!r} must not be negative")
+        page = (f" LIMIT {-1 if limit is None else int(limit)} OFFSET {int(offset)}"
+                if limit is not None or offset else "")
         # only the signature of `facts` is shown: the rest (sources, packages) stays in SQLite
         rows = self.store.rows(
             f"SELECT {', '.join(_VERSION_FIELDS)}, params, metrics, tags, "
             "json_quote(json_extract(facts, '$.signature')) FROM versions WHERE name = ? "
-            "ORDER BY major, minor, patch", [check_model_name(name)])
-        if not rows:
+            f"ORDER BY major, minor, patch{page}", [check_model_name(name)])
+        if not rows and (not page or not self.store.one(
+                "SELECT 1 AS x FROM versions WHERE name = ? LIMIT 1", [name])):
             raise self._unknown_model(name)
         width = len(_VERSION_FIELDS)
         # one json.loads for every row's params, metrics, tags and signature (a JSON null)
@@ -315,6 +323,14 @@ class Registry:
                                     for r in rows for i, t in enumerate(r[width:])])
         return [ModelVersion(*r[:width], *decoded[4 * n:4 * n + 4])  # fields in _VERSION_FIELDS order
                 for n, r in enumerate(rows)]
+
+    def count_versions(self, name: str) -> int:
+        """How many versions a model has. Raises `NotFoundError` for an unknown model."""
+        row = self.store.one("SELECT count(*) AS n FROM versions WHERE name = ?",
+                             [check_model_name(name)])
+        if not row or not row["n"]:
+            raise self._unknown_model(name)
+        return row["n"]
 
     def versions(self, name: str):
         """Versions of a model as a DataFrame, oldest first: `name, version, stage, run_id,
