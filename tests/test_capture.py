@@ -563,3 +563,17 @@ def test_a_fitted_transformer_is_not_a_model(xy):
 
     X, _ = xy
     assert not is_model(StandardScaler().fit(X))
+
+
+def test_summaries_are_described_once_per_fingerprint(monkeypatch):
+    import nbmodels.capture as capture_module
+
+    frame = pd.DataFrame({"a": np.arange(10.0)})
+    calls = []
+    real = capture_module._describe
+    monkeypatch.setattr(capture_module, "_describe", lambda v: calls.append(1) or real(v))
+    first = summarize_data(frame)
+    again = summarize_data(frame.copy())
+    assert first == again and len(calls) == 1  # same content: described once
+    changed = summarize_data(frame.assign(a=frame["a"] + 1))
+    assert changed.fingerprint != first.fingerprint and len(calls) == 2

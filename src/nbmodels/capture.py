@@ -535,20 +535,50 @@ def summarize_data(value: Any) -> DataSummary:
     """Return the fingerprint, schema, statistics and size of a DataFrame, Series or ndarray.
 
     The fingerprint changes with any cell value, column name, dtype, index or row order,
-    and is the same for equal data however it is laid out in memory. Raises TypeError for
-    anything `is_data` rejects.
+    and is the same for equal data however it is laid out in memory. Schema and statistics
+    are computed once per fingerprint: the same training data read by every cell of a
+    session is described once. Raises TypeError for anything `is_data` rejects.
     """
     if not is_data(value):
         raise TypeError(f"not a DataFrame, Series or ndarray: {type_name(value)}")
+    fingerprint = data_fingerprint(value)
+    described = _DESCRIBED.get(fingerprint)
+    if described is None:
+        described = _describe(value)
+        if len(_DESCRIBED) >= _DESCRIBED_MAX:
+            _DESCRIBED.pop(next(iter(_DESCRIBED)))
+        _DESCRIBED[fingerprint] = described
+    schema, stats, nbytes = described
+    return DataSummary(fingerprint, type_name(value), schema, stats, nbytes)
+
+
+_DESCRIBED: dict[str, tuple[dict, dict, int]] = {}  # fingerprint -> (schema, stats, nbytes)
+_DESCRIBED_MAX = 256
+
+
+def data_fingerprint(value: Any) -> str:
+    """The xxh3-128 content fingerprint of a DataFrame, Series or ndarray."""
     import numpy as np
 
     if isinstance(value, np.ndarray):
-        return _summarize_array(value)
+        return _array_fingerprint(value)
     import pandas as pd
 
     if isinstance(value, pd.DataFrame):
-        return _summarize_frame(value)
-    return _summarize_series(value)
+        return _frame_fingerprint(value)
+    return _series_fingerprint(value)
+
+
+def _describe(value: Any) -> tuple[dict, dict, int]:
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return _describe_array(value)
+    import pandas as pd
+
+    if isinstance(value, pd.DataFrame):
+        return _describe_frame(value)
+    return _describe_series(value)
 
 
 def _hasher():
@@ -634,7 +664,7 @@ def _frame_fingerprint(frame: Any) -> str:
     return hasher.hexdigest()
 
 
-def _summarize_frame(frame: Any) -> DataSummary:
+def _describe_frame(frame: Any) -> tuple[dict, dict, int]:
     schema = {
         "kind": "DataFrame",
         "columns": {str(name): str(dtype) for name, dtype in frame.dtypes.items()},
@@ -645,22 +675,24 @@ def _summarize_frame(frame: Any) -> DataSummary:
         if position >= MAX_STATS_COLUMNS:
             break
         stats[str(name)] = _column_stats(column)
-    nbytes = int(frame.memory_usage(index=True, deep=False).sum())
-    return DataSummary(_frame_fingerprint(frame), type_name(frame), schema, stats, nbytes)
+    return schema, stats, int(frame.memory_usage(index=True, deep=False).sum())
 
 
-def _summarize_series(series: Any) -> DataSummary:
+def _series_fingerprint(series: Any) -> str:
     hasher = _hasher()
     hasher.update(_header("Series", len(series), _label(series.name), str(series.dtype)))
     _hash_index(hasher, series.index)
     _hash_values(hasher, series)
+    return hasher.hexdigest()
+
+
+def _describe_series(series: Any) -> tuple[dict, dict, int]:
     schema = {
         "kind": "Series", "name": None if series.name is None else str(series.name),
         "dtype": str(series.dtype), "shape": [len(series)],
     }
     stats = {"value" if series.name is None else str(series.name): _column_stats(series)}
-    nbytes = int(series.memory_usage(index=True, deep=False))
-    return DataSummary(hasher.hexdigest(), type_name(series), schema, stats, nbytes)
+    return schema, stats, int(series.memory_usage(index=True, deep=False))
 
 
 def _column_stats(column: Any) -> dict:
@@ -716,12 +748,16 @@ def _stat_json(value: Any) -> Any:
     return str(value)
 
 
-def _summarize_array(array: Any) -> DataSummary:
+def _array_fingerprint(array: Any) -> str:
     hasher = _hasher()
     hasher.update(_header("ndarray", array.dtype.str, list(array.shape)))
     _hash_values(hasher, array)
+    return hasher.hexdigest()
+
+
+def _describe_array(array: Any) -> tuple[dict, dict, int]:
     schema = {"kind": "ndarray", "dtype": str(array.dtype), "shape": list(array.shape)}
-    return DataSummary(hasher.hexdigest(), type_name(array), schema, _array_stats(array), int(array.nbytes))
+    return schema, _array_stats(array), int(array.nbytes)
 
 
 def _array_stats(array: Any) -> dict:
