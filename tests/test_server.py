@@ -111,6 +111,7 @@ async def test_nbmodels_home_wins_over_the_path(jp_fetch, project, tmp_path, mon
 async def test_versions_oldest_first(jp_fetch, project):
     reply = await get_json(jp_fetch, "versions", "clf")
     assert [v["version"] for v in reply["versions"]] == ["1.0.0", "1.1.0"]
+    assert (reply["total"], reply["limit"], reply["offset"]) == (2, 50, 0)  # the default page
     assert reply["versions"][0]["run_id"] == project["run_id"]
     assert reply["versions"][1]["note"] == "<b>smaller C</b>"  # raw: the panel escapes
 
@@ -145,6 +146,29 @@ async def test_runs_are_paginated(jp_fetch, project):
     assert (await get_json(jp_fetch, "runs", experiment="nope"))["total"] == 0
 
 
+async def test_versions_are_paged_oldest_first(jp_fetch, project):
+    """Given clf with 5 versions, pages of 2 walk them oldest first; the panel's first page
+    (the newest) is offset=total-limit; a page past the end is empty, not an error."""
+    from sklearn.linear_model import LogisticRegression
+
+    from nbmodels.registry import Registry
+
+    registry = Registry(project["root"] / "proj" / ".nbmodels")
+    for c in (0.1, 0.2, 0.3):
+        registry.register(LogisticRegression(C=c).fit([[0], [1]], [0, 1]), "clf")
+    everything = [v.version for v in registry.list_versions("clf")]
+    registry.close()
+    assert len(everything) == 5
+    pages = [await get_json(jp_fetch, "versions", "clf", limit="2", offset=str(offset))
+             for offset in (0, 2, 4)]
+    assert [v["version"] for page in pages for v in page["versions"]] == everything
+    assert [(p["total"], p["limit"], p["offset"]) for p in pages] == [(5, 2, 0), (5, 2, 2), (5, 2, 4)]
+    newest = await get_json(jp_fetch, "versions", "clf", limit="2", offset="3")
+    assert [v["version"] for v in newest["versions"]] == everything[-2:]
+    past = await get_json(jp_fetch, "versions", "clf", limit="2", offset="9")
+    assert (past["versions"], past["total"]) == ([], 5)
+
+
 async def test_stage_change_with_note_is_recorded(jp_fetch, project):
     response = await jp_fetch("nbmodels", "api", "stage", params={"path": NOTEBOOK},
                               **post_stage(ref="clf@1.0.0", stage="production", note="best"))
@@ -168,6 +192,13 @@ async def test_compare_two_versions(jp_fetch, project):
 
 @pytest.mark.parametrize("parts, params, status, error_type", [
     (("versions", "nope"), {}, 404, "NotFoundError"),
+    (("versions", "nope"), {"limit": "2", "offset": "3"}, 404, "NotFoundError"),
+    (("versions", "clf"), {"limit": "many"}, 400, "InvalidInputError"),
+    (("versions", "clf"), {"limit": "0"}, 400, "InvalidInputError"),
+    (("versions", "clf"), {"limit": "501"}, 400, "InvalidInputError"),
+    (("versions", "clf"), {"limit": "2.5"}, 400, "InvalidInputError"),
+    (("versions", "clf"), {"offset": "-1"}, 400, "InvalidInputError"),
+    (("versions", "clf"), {"offset": ""}, 400, "InvalidInputError"),
     (("versions", "bad name!"), {}, 400, "InvalidInputError"),
     (("versions", "clf", "9.9.9"), {}, 404, "NotFoundError"),
     (("versions", "clf", "1.x"), {}, 400, "InvalidInputError"),

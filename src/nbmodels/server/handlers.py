@@ -1,7 +1,12 @@
 """REST handlers: parse the request, make one `Registry` call, render its records as JSON.
 
     GET  /nbmodels/api/models                   {"home": str, "models": [ModelSummary]}
-    GET  /nbmodels/api/versions/NAME            {"versions": [ModelVersion]}   oldest first
+    GET  /nbmodels/api/versions/NAME?limit=&offset=
+                                                {"versions": [ModelVersion], "total": int,
+                                                 "limit": int, "offset": int}   oldest first
+                                                (limit 1-500, default 50; the newest page is
+                                                offset=total-limit: `total` is also each
+                                                model's `versions` in /models)
     GET  /nbmodels/api/versions/NAME/VERSION    {"version": ModelVersion}      VERSION: X.Y.Z, latest or a stage
     GET  /nbmodels/api/history/NAME             {"history": [Transition]}      oldest first
     GET  /nbmodels/api/runs?experiment=&limit=&offset=
@@ -47,6 +52,8 @@ ERROR_STATUS: dict[type[NbModelsError], int] = {
 
 RUNS_PAGE = 50
 RUNS_PAGE_MAX = 500
+VERSIONS_PAGE = 50
+VERSIONS_PAGE_MAX = 500
 
 
 class ApiError(tornado.web.HTTPError):
@@ -167,8 +174,12 @@ class ModelsHandler(RegistryHandler):
 class VersionsHandler(RegistryHandler):
     @tornado.web.authenticated
     async def get(self, name: str) -> None:
-        versions = await self.call(lambda r: [v.to_dict() for v in r.list_versions(name)])
-        self.reply(versions=versions)
+        limit = self.int_argument("limit", VERSIONS_PAGE, 1, VERSIONS_PAGE_MAX)
+        offset = self.int_argument("offset", 0, 0, 2**31)
+        versions, total = await self.call(lambda r: (
+            [v.to_dict() for v in r.list_versions(name, limit=limit, offset=offset)],
+            r.count_versions(name)))
+        self.reply(versions=versions, total=total, limit=limit, offset=offset)
 
 
 class VersionHandler(RegistryHandler):
