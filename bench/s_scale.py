@@ -136,9 +136,23 @@ def _widget_page(registry, name):
     return models, versions
 
 
+PANEL_PAGE = 50  # labextension/src/panel.ts VERSIONS_PAGE
+
+
 def _panel_page(registry, name):
-    models = json.dumps({"models": [m.to_dict() for m in registry.list_models()]})
-    versions = json.dumps({"versions": [v.to_dict() for v in registry.list_versions(name)]})
+    """What the panel's two requests make the server do: `models`, then the newest page of
+    `versions/NAME?offset=total-50&limit=50` (the models reply gives `total`)."""
+    summaries = registry.list_models()
+    models = json.dumps({"models": [m.to_dict() for m in summaries]})
+    total = next(m.versions for m in summaries if m.name == name)
+    offset = max(0, total - PANEL_PAGE)
+    try:
+        page = registry.list_versions(name, limit=PANEL_PAGE, offset=offset)
+        total = registry.count_versions(name)
+    except TypeError:  # an nbmodels before paging: the panel fetched every version
+        page, offset = registry.list_versions(name), 0
+    versions = json.dumps({"versions": [v.to_dict() for v in page], "total": total,
+                           "limit": PANEL_PAGE, "offset": offset})
     return models, versions
 
 
@@ -167,7 +181,7 @@ LABELS = {
     "versions": "versions(NAME) DataFrame",
     "models": "models() DataFrame",
     "widget": "widget first page: list_models() + list_versions(NAME)",
-    "panel": "panel first page: same as JSON (to_dict + dumps)",
+    "panel": "panel first page: models + newest 50 versions as JSON (to_dict + dumps)",
 }
 
 

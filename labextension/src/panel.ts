@@ -15,8 +15,12 @@ import {
   IModelVersion,
   IRun,
   ITransition,
-  STAGES
+  STAGES,
+  VERSIONS_PAGE_MAX
 } from './request';
+
+/** Versions shown when a model is opened, and added by each "Show older". */
+export const VERSIONS_PAGE = 50;
 
 type Child = Node | string | null | undefined | false;
 
@@ -108,6 +112,14 @@ export interface IModelsPanelOptions {
   restore: (ref: string) => Promise<IRestoreResult>;
 }
 
+/** The versions of an open model that are loaded: `versions` (oldest first) are the
+ * newest ones, from `offset` to `total`; "Show older" loads those before `offset`. */
+interface IShown {
+  versions: IModelVersion[];
+  offset: number;
+  total: number;
+}
+
 interface IDetail {
   version: IModelVersion;
   run: IRun | null;
@@ -163,8 +175,17 @@ export class ModelsPanel extends Widget {
     try {
       const reply = await api.models(this._path);
       const open = [...this.expanded.keys()];
+      // reload what each open model showed (from the same oldest version), plus new ones
       const versions = await Promise.all(
-        open.map(name => api.versions(this._path, name).catch(() => null))
+        open.map(name => {
+          const model = reply.models.find(m => m.name === name);
+          const offset = this.expanded.get(name)?.offset ?? 0;
+          return model
+            ? this.loadVersions(name, Math.min(offset, model.versions), model.versions).catch(
+                () => null
+              )
+            : null;
+        })
       );
       if (ticket !== this.ticket) {
         return; // a newer refresh (or another folder) won
@@ -286,12 +307,42 @@ export class ModelsPanel extends Widget {
     const item = h('li', { class: 'jp-nbmodels-model', 'data-model': model.name }, head);
     if (versions) {
       const rows = h('ul', { class: 'jp-nbmodels-versions' });
-      for (const v of [...versions].reverse()) {
+      for (const v of [...versions.versions].reverse()) {
         rows.append(this.renderVersionRow(v));
+      }
+      if (versions.offset > 0) {
+        rows.append(this.renderMore(model.name, versions));
       }
       item.append(rows);
     }
     return item;
+  }
+
+  /** Below the newest versions: how many are shown, and a button for the older ones. */
+  private renderMore(name: string, shown: IShown): HTMLElement {
+    const more = button(
+      `Show ${Math.min(VERSIONS_PAGE, shown.offset)} older`,
+      () => {
+        more.setAttribute('disabled', '');
+        more.textContent = 'Loading…';
+        void this.showOlder(name, shown);
+      },
+      'jp-nbmodels-more'
+    );
+    return h(
+      'li',
+      {
+        class: 'jp-nbmodels-more-row',
+        // laid out like a version row (the stylesheet has no rule for it)
+        style: 'display: flex; align-items: center; gap: 6px; padding: 2px 0 2px 14px'
+      },
+      more,
+      h(
+        'span',
+        { class: 'jp-nbmodels-facts' },
+        `${shown.versions.length} of ${shown.total} versions shown`
+      )
+    );
   }
 
   private renderVersionRow(v: IModelVersion): HTMLElement {
@@ -333,8 +384,52 @@ export class ModelsPanel extends Widget {
       this.render();
       return;
     }
+    // the newest page: the models reply says how many versions there are
+    const total = this.models.find(m => m.name === name)?.versions ?? 0;
     try {
-      this.expanded.set(name, await api.versions(this._path, name));
+      this.expanded.set(
+        name,
+        await this.loadVersions(name, Math.max(0, total - VERSIONS_PAGE), total)
+      );
+    } catch (error) {
+      this.say(String((error as Error).message), 'error');
+    }
+    this.render();
+  }
+
+  /**
+   * The versions of `name` from `offset` to the newest, oldest first. `total` is the count
+   * the models reply gave: if versions were registered since, the newer ones are fetched too.
+   */
+  private async loadVersions(name: string, offset: number, total: number): Promise<IShown> {
+    const versions: IModelVersion[] = [];
+    let end = total;
+    do {
+      const from = offset + versions.length;
+      const limit = Math.min(VERSIONS_PAGE_MAX, Math.max(1, end - from));
+      const page = await api.versions(this._path, name, from, limit);
+      versions.push(...page.versions);
+      end = page.total;
+      if (!page.versions.length) {
+        break;
+      }
+    } while (offset + versions.length < end);
+    return { versions, offset, total: end };
+  }
+
+  /** "Show older": the page before the oldest version shown. */
+  private async showOlder(name: string, shown: IShown): Promise<void> {
+    const offset = Math.max(0, shown.offset - VERSIONS_PAGE);
+    try {
+      const page = await api.versions(this._path, name, offset, shown.offset - offset);
+      if (this.expanded.get(name) === shown) {
+        // versions only ever get added after the newest, so older offsets stay put
+        this.expanded.set(name, {
+          versions: [...page.versions, ...shown.versions],
+          offset,
+          total: shown.total
+        });
+      }
     } catch (error) {
       this.say(String((error as Error).message), 'error');
     }
@@ -571,7 +666,7 @@ export class ModelsPanel extends Widget {
   private ticket = 0;
   private loadError: string | null = null;
   private models: IModelSummary[] = [];
-  private expanded = new Map<string, IModelVersion[]>();
+  private expanded = new Map<string, IShown>();
   private selected: string[] = [];
   private details = new Map<string, IDetail>();
   private comparison: IComparison | null = null;

@@ -104,6 +104,17 @@ export interface IComparison {
   code: { unified: string };
 }
 
+/** A page of a model's versions, oldest first: `versions` are those at `offset`.. of `total`. */
+export interface IVersionsPage {
+  versions: IModelVersion[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+/** The most versions one `versions` request returns (the server's `VERSIONS_PAGE_MAX`). */
+export const VERSIONS_PAGE_MAX = 500;
+
 export const STAGES = ['none', 'staging', 'production', 'archived'];
 
 /** An error reply: `{"error": {"type", "message"}}` with its HTTP status. */
@@ -164,12 +175,13 @@ const seg = encodeURIComponent;
 export const api = {
   models: (path: string) =>
     request<{ home: string; models: IModelSummary[] }>('models', { path }),
-  versions: async (path: string, name: string) =>
-    (
-      await request<{ versions: IModelVersion[] }>(`versions/${seg(name)}`, {
-        path
-      })
-    ).versions,
+  /** Versions oldest first, `limit` (1..VERSIONS_PAGE_MAX) of them from `offset`. */
+  versions: (path: string, name: string, offset: number, limit: number) =>
+    request<IVersionsPage>(`versions/${seg(name)}`, {
+      path,
+      offset: String(offset),
+      limit: String(limit)
+    }),
   version: async (path: string, name: string, version: string) =>
     (
       await request<{ version: IModelVersion }>(
