@@ -283,3 +283,26 @@ def test_store_inputs_false_keeps_fingerprints_only(bc_shell, registry_home):
         bc_shell.run_line_magic("config", "NBModels.store_inputs = True")
     inputs = nbmodels.last_run().inputs
     assert inputs and all(i.object_hash is None and i.fingerprint for i in inputs)
+
+
+def test_register_right_after_track_reuses_the_stored_bytes(bc_shell, monkeypatch):
+    """Given a model tracked in the previous cell, %register does not serialize it again;
+    after any other cell ran, it does (the model may have changed)."""
+    from nbmodels.objects import ObjectStore
+
+    bc_shell.run_cell("%%track\n" + _fit_cell(1.0))
+    puts = []
+    real_put = ObjectStore.put
+    monkeypatch.setattr(ObjectStore, "put", lambda self, obj, **kw: puts.append(obj) or
+                        real_put(self, obj, **kw))
+    bc_shell.run_cell("%register clf bc")
+    assert puts == [] and Registry().get("bc").run_id == nbmodels.last_run().id
+    bc_shell.run_cell("%%track\n" + _fit_cell(0.5))
+    bc_shell.run_cell("clf.fit(X_train.iloc[:100], y_train.iloc[:100])")  # changed in place
+    puts.clear()
+    bc_shell.run_cell("%register clf bc")
+    assert len(puts) == 1
+    version = Registry().get("bc")
+    assert version.version == "1.1.0" and version.run_id is None  # not the tracked bytes
+    np.testing.assert_array_equal(Registry().load("bc").predict(bc_shell.user_ns["X_test"]),
+                                  bc_shell.user_ns["clf"].predict(bc_shell.user_ns["X_test"]))

@@ -21,6 +21,8 @@ class _Session:
     home: str | os.PathLike | None = None  # set by the magics from NBModels.home
     tracking: dict | None = None  # {"params": {}, "metrics": {}} while a %%track cell runs
     last_run_id: str | None = None
+    # model objects the last %%track stored, by name: (object, hash), until other code runs
+    just_tracked: dict = field(default_factory=dict)
     last_home: str | None = None
     registries: dict = field(default_factory=dict)
 

@@ -113,6 +113,9 @@ class NBModelsMagics(RegistryMagics):
                   if n in before and capture.is_data(before[n])}
         summaries = {n: capture.summarize_data(v) for n, v in inputs.items()}
         notebook = capture.notebook_path(namespace, os.getcwd())
+        # `git status` takes milliseconds: let it run while the cell does.
+        git = _in_background(capture.git_info, os.path.dirname(notebook) if notebook
+                             else os.getcwd())
         api.session.tracking = {"params": {}, "metrics": {}}
         started = datetime.now(timezone.utc)
         error = None
@@ -132,8 +135,7 @@ class NBModelsMagics(RegistryMagics):
                 input_summaries=summaries, note=args.note, tags=tags,
                 param_names=_split_names(args.params), metric_names=_split_names(args.metrics),
                 logged_params=logged["params"], logged_metrics=logged["metrics"], error=error,
-                notebook=_relative_notebook(notebook, registry.home),
-                git=capture.git_info(os.path.dirname(notebook) if notebook else os.getcwd())))
+                notebook=_relative_notebook(notebook, registry.home), git=git.result()), values)
 
     def _run(self, cell: str, source: str):
         """Execute like a plain cell: statements, then the value of a last expression."""
@@ -149,7 +151,7 @@ class NBModelsMagics(RegistryMagics):
                      self.shell.user_global_ns, namespace)
         return None if cell.rstrip().endswith(";") else value
 
-    def _record(self, registry, cell_record) -> None:
+    def _record(self, registry, cell_record, values: dict) -> None:
         max_bytes = int(self.options.max_object_mb * 2**20)
         try:
             run = registry.record_run(cell_record, max_object_bytes=max_bytes,
@@ -159,6 +161,7 @@ class NBModelsMagics(RegistryMagics):
                           NbModelsWarning, stacklevel=2)
             return
         api.session.last_run_id = run.id
+        api.session.just_tracked = {v.name: (values[v.name], v.object_hash) for v in run.models}
         if self.options.show_summary:
             render.display_run_summary(run)
 
@@ -186,10 +189,18 @@ class NBModelsMagics(RegistryMagics):
         if var not in self.shell.user_ns:
             raise UsageError(f"no variable {var!r} in the kernel: name the variable holding "
                              "the model")
+        obj = self.shell.user_ns[var]
         version = self.registry.register(
-            self.shell.user_ns[var], args.name or var, version=args.version, bump=args.bump,
-            stage=args.stage, note=args.note, tags=tags, variable=var)
+            obj, args.name or var, version=args.version, bump=args.bump, stage=args.stage,
+            note=args.note, tags=tags, variable=var, stored_as=self._stored_hash(var, obj))
         render.display_registration(version, var)
+
+    @staticmethod
+    def _stored_hash(var: str, obj) -> str | None:
+        """The hash the last tracked cell stored `obj` under, if no code has run since it:
+        then these are still its bytes and the model need not be serialized again."""
+        captured, digest = api.session.just_tracked.get(var, (None, None))
+        return digest if captured is obj else None
 
     def _last_model_variable(self) -> str:
         run = api.last_run()
@@ -261,11 +272,30 @@ def _relative_notebook(notebook: str | None, home) -> str | None:
         return os.path.basename(notebook)
 
 
+_executor = None
+
+
+def _in_background(function, *args):
+    global _executor
+    if _executor is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nbmodels")
+    return _executor.submit(function, *args)
+
+
+def _forget_tracked_objects(info) -> None:
+    """Before any cell but a `%register`: code may change a model after it was stored."""
+    if not (getattr(info, "raw_cell", "") or "").lstrip().startswith("%register"):
+        api.session.just_tracked = {}
+
+
 def load_ipython_extension(ipython) -> None:
     config = next((c for c in ipython.configurables if isinstance(c, NBModels)), None)
     if config is None:
         config = NBModels(parent=ipython)
         ipython.configurables.append(config)
+        ipython.events.register("pre_run_cell", _forget_tracked_objects)
     ipython.register_magics(NBModelsMagics(ipython, config))
     from .browse_magics import BrowseMagics
 

@@ -162,13 +162,9 @@ class Registry:
             row["size"] = stored.size
 
     def _object_for_fingerprint(self, fingerprint: str) -> StoredObject | None:
-        found = self.store.one(
-            "SELECT o.hash, o.size, o.serializer FROM data_objects d "
-            "JOIN objects o ON o.hash = d.object_hash WHERE d.fingerprint = ?", [fingerprint])
-        if found and self.objects.exists(found["hash"]):
-            self.objects.touch(found["hash"])
-            return StoredObject(found["hash"], found["size"], found["serializer"], False)
-        return None
+        found = self.store.one("SELECT object_hash FROM data_objects WHERE fingerprint = ?",
+                               [fingerprint])
+        return self._known_object(found["object_hash"]) if found else None
 
     def _insert_objects(self, db, rows: Iterable[dict]) -> None:
         now = _iso(_now())
@@ -384,21 +380,25 @@ class Registry:
 
     def register(self, obj: Any, name: str, version: str | None = None, bump: str | None = None,
                  stage: str | None = None, note: str | None = None, tags: dict | None = None,
-                 run_id: str | None = None, variable: str | None = None) -> ModelVersion:
+                 run_id: str | None = None, variable: str | None = None,
+                 stored_as: str | None = None) -> ModelVersion:
         """Register `obj` as a new version of model `name` and return it.
 
         The version is `version` if given, else the previous one bumped by `bump`, else by
         the bump inferred from what changed (the reason is stored in `bump_reason`). If these
         exact bytes are already a version of `name`, that version is returned with
         `created=False` and nothing is written. The version links to the run that captured
-        the same bytes (or `run_id`). Raises `InvalidInputError` for a bad name, version,
-        bump or stage and `ConflictError` when `version` already exists.
+        the same bytes (or `run_id`). `stored_as` is the hash `obj` was stored under by a
+        run when nothing can have changed it since: then it is not serialized again. Raises
+        `InvalidInputError` for a bad name, version, bump or stage and `ConflictError` when
+        `version` already exists.
         """
         check_model_name(name)
         _check_register_args(version, bump, stage)
         if version is not None:
             self._check_version_free(name, version)
-        stored = self.objects.put(obj)
+        stored = self._known_object(stored_as) if stored_as else None
+        stored = stored or self.objects.put(obj)
         run = self._lineage_run(stored.hash, run_id)
         facts = _facts(obj, run)
         params = run.params if run else capture.model_params(obj)
@@ -414,9 +414,9 @@ class Registry:
             self._check_version_free(name, new_version)
             now = _iso(_now())
             self._insert_objects(db, [{"stored": stored, "type": capture.type_name(obj)}])
-            db["models"].upsert({"name": name, "created_at": now, "updated_at": now}, pk="name")
-            if previous:
-                db["models"].update(name, {"updated_at": now})
+            db["models"].insert({"name": name, "created_at": now, "updated_at": now},
+                                ignore=True)
+            db["models"].update(name, {"updated_at": now})
             major, minor, patch = parse_version(new_version)
             db["versions"].insert({
                 "name": name, "version": new_version, "major": major, "minor": minor,
@@ -429,6 +429,14 @@ class Registry:
             if stage and stage != "none":
                 self._move_stage(db, name, new_version, "none", stage, note)
         return self.get(f"{name}@{new_version}")
+
+    def _known_object(self, digest: str) -> StoredObject | None:
+        """The stored object with this hash, if its row and its file are both there."""
+        row = self.store.one("SELECT hash, size, serializer FROM objects WHERE hash = ?", [digest])
+        if row is None or not self.objects.exists(digest):
+            return None
+        self.objects.touch(digest)
+        return StoredObject(row["hash"], row["size"], row["serializer"], False)
 
     def _check_version_free(self, name: str, version: str) -> None:
         if self.store.one("SELECT 1 AS x FROM versions WHERE name = ? AND version = ?",
