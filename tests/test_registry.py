@@ -265,3 +265,11 @@ def test_explicit_version_that_exists_is_a_conflict_and_writes_nothing(registry)
         registry.register({"w": 2}, "m", version="3.0.0")
     assert sorted(registry.objects.root.rglob("*")) == files
     assert registry.register({"w": 2}, "m").version == "3.0.1"  # only the bytes differ: patch
+
+
+def test_a_new_version_keeps_the_models_creation_time(registry):
+    registry.register({"w": 1}, "m")
+    created = registry.store.one("SELECT created_at FROM models WHERE name = 'm'")["created_at"]
+    registry.register({"w": 2}, "m")
+    row = registry.store.one("SELECT created_at, updated_at FROM models WHERE name = 'm'")
+    assert row["created_at"] == created and row["updated_at"] >= created
