@@ -581,10 +581,37 @@ def _describe(value: Any) -> tuple[dict, dict, int]:
     return _describe_series(value)
 
 
-def _hasher():
-    import xxhash
+# Statistics and fingerprints read data by blocks of rows (or columns) and allocate about
+# this many bytes of temporaries at a time (plus a mask an eighth of it): describing a 1 GiB
+# array costs a few MiB on top of it, not another GiB of masks, float and contiguous
+# copies. 1 MiB blocks stay in the CPU cache: faster than 4-32 MiB ones, too.
+_CHUNK_BYTES = 2**20
 
-    return xxhash.xxh3_128()
+
+def _chunk_rows(row_bytes: int) -> int:
+    """How many rows of `row_bytes` bytes one block holds (at least one)."""
+    return max(1, _CHUNK_BYTES // max(1, row_bytes))
+
+
+class _Hasher:
+    """An xxh3-128 state that `_hash_values` can roll back when it changes method mid-way."""
+
+    __slots__ = ("state",)
+
+    def __init__(self) -> None:
+        import xxhash
+
+        self.state = xxhash.xxh3_128()
+
+    def update(self, data: Any) -> None:
+        self.state.update(data)
+
+    def hexdigest(self) -> str:
+        return self.state.hexdigest()
+
+
+def _hasher() -> _Hasher:
+    return _Hasher()
 
 
 def _header(*parts: Any) -> bytes:
@@ -597,11 +624,36 @@ def _label(name: Any) -> list[str]:
     return [type(name).__name__, str(name)]
 
 
-def _raw_bytes(array: Any):
-    """The array's bytes in C order, copied only if it is not contiguous already."""
+def _c_order_pieces(array: Any, any_order: bool = False):
+    """The array's elements as 1-D contiguous arrays: in C order, or in memory order if `any_order`.
+
+    A contiguous array is one view; otherwise blocks of rows (of sub-rows when one row is
+    too large) are copied one at a time, each of at most about `_CHUNK_BYTES`.
+    """
     import numpy as np
 
-    return np.ascontiguousarray(array).reshape(-1).view(np.uint8)
+    if array.flags.c_contiguous or (any_order and array.flags.f_contiguous):
+        yield array.ravel(order="K")
+        return
+    if array.ndim == 1:
+        row_bytes = array.itemsize
+    else:
+        row_bytes = array.itemsize * math.prod(array.shape[1:])
+    if array.ndim > 1 and row_bytes > _CHUNK_BYTES:
+        for row in array:
+            yield from _c_order_pieces(row, any_order)
+        return
+    step = _chunk_rows(row_bytes)
+    for start in range(0, array.shape[0], step):
+        yield np.ascontiguousarray(array[start:start + step]).reshape(-1)
+
+
+def _update_raw(hasher, array: Any) -> None:
+    """Feed the array's bytes in C order, by blocks when it is not contiguous."""
+    import numpy as np
+
+    for piece in _c_order_pieces(array):
+        hasher.update(piece.view(np.uint8))
 
 
 def _has_raw_dtype(dtype: Any) -> bool:
@@ -611,27 +663,48 @@ def _has_raw_dtype(dtype: Any) -> bool:
 
 
 def _hash_values(hasher, values: Any) -> None:
-    """Feed a column's, index's or array's values: raw bytes when numeric, else pandas' hash."""
+    """Feed a column's, index's or array's values: raw bytes when numeric, else pandas' hash.
+
+    pandas' hash is per value, so it is fed by blocks of rows: the bytes are those of the
+    whole column hashed at once, without a full-length hash array (or object copy).
+    """
     import numpy as np
 
     if isinstance(values, np.ndarray) and not values.dtype.hasobject:
-        hasher.update(_raw_bytes(values))
+        _update_raw(hasher, values)
         return
     import pandas as pd
 
+    step = _chunk_rows(32)  # a hash, a factorize code and more per value
     if isinstance(values, np.ndarray):
-        values = pd.Series(values.reshape(-1))
+        dtype = object if values.dtype.kind == "O" else None
+        array = values
+
+        def parts():
+            for piece in _c_order_pieces(array):
+                for start in range(0, len(piece), step):
+                    yield pd.Series(piece[start:start + step], dtype=dtype)
     elif _has_raw_dtype(values.dtype) and not isinstance(values, pd.MultiIndex):
-        hasher.update(_raw_bytes(values.to_numpy()))
+        _update_raw(hasher, values.to_numpy())
         return
+    else:
+        rows = values.iloc if isinstance(values, pd.Series) else values
+
+        def parts():
+            for start in range(0, len(values), step):
+                yield rows[start:start + step]
+    saved = hasher.state.copy()
     try:
-        hashed = pd.util.hash_pandas_object(values, index=False)
+        for part in parts():
+            hasher.update(pd.util.hash_pandas_object(part, index=False).to_numpy().view(np.uint8))
     except (TypeError, ValueError):
         # Objects pandas cannot hash (lists, dicts) are hashed by their repr; a repr that
         # numpy abbreviates ("...") can miss a change deep inside a nested array.
-        reprs = pd.Series([repr(item) for item in values], dtype=object)
-        hashed = pd.util.hash_pandas_object(reprs, index=False)
-    hasher.update(_raw_bytes(hashed.to_numpy()))
+        hasher.state = saved
+        for part in parts():
+            reprs = pd.Series([repr(item) for item in part], dtype=object)
+            hashed = pd.util.hash_pandas_object(reprs, index=False)
+            hasher.update(hashed.to_numpy().view(np.uint8))
 
 
 def _hash_index(hasher, index: Any) -> None:
@@ -655,9 +728,15 @@ def _frame_fingerprint(frame: Any) -> str:
     ))
     _hash_index(hasher, frame.index)
     if dtypes and all(dtype == dtypes[0] for dtype in dtypes) and _has_raw_dtype(dtypes[0]):
-        # One numeric dtype: the transposed matrix is the columns back to back, usually
-        # without a copy and without a Python call per column (wide frames).
-        hasher.update(_raw_bytes(np.asarray(frame.to_numpy()).T))
+        # One numeric dtype: the transposed matrix is the columns back to back, without a
+        # Python call per column (wide frames). Taken by blocks of columns: the matrix of
+        # one block is a view, a frame made of many blocks is copied one chunk at a time.
+        step = _chunk_rows(len(frame) * dtypes[0].itemsize)
+        if getattr(getattr(frame, "_mgr", None), "nblocks", None) == 1:
+            step = len(dtypes)  # one block (pandas internals, checked): its matrix is a view
+        for start in range(0, len(dtypes), step):
+            part = frame.iloc[:, start:start + step] if step < len(dtypes) else frame
+            _update_raw(hasher, np.asarray(part.to_numpy()).T)
     else:
         for _, column in frame.items():
             _hash_values(hasher, column)
@@ -671,10 +750,11 @@ def _describe_frame(frame: Any) -> tuple[dict, dict, int]:
         "shape": list(frame.shape),
     }
     stats = {}
+    scratch = _Scratch()
     for position, (name, column) in enumerate(frame.items()):
         if position >= MAX_STATS_COLUMNS:
             break
-        stats[str(name)] = _column_stats(column)
+        stats[str(name)] = _column_stats(column, scratch)
     return schema, stats, int(frame.memory_usage(index=True, deep=False).sum())
 
 
@@ -695,27 +775,86 @@ def _describe_series(series: Any) -> tuple[dict, dict, int]:
     return schema, stats, int(series.memory_usage(index=True, deep=False))
 
 
-def _column_stats(column: Any) -> dict:
+def _column_stats(column: Any, scratch: _Scratch | None = None) -> dict:
+    """count, nulls and mean/std/min/max, min/max, or distinct/top of a Series, by blocks of rows."""
+    import numpy as np
     import pandas as pd
 
-    count = int(column.count())
-    stats: dict[str, Any] = {"count": count, "nulls": len(column) - count}
     dtype = column.dtype
-    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+    if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+        moments = _Moments(1, dtype, scratch)
+        moments.add(column.to_numpy().reshape(-1, 1))  # a view of the column
+        return moments.column(0)
+    numeric = pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)
+    if numeric and not pd.api.types.is_complex_dtype(dtype):
+        try:
+            return _extension_numeric_stats(column, scratch)
+        except Exception:  # noqa: BLE001, S110  an extension dtype with no float conversion
+            pass  # described by pandas below, whole
+    if numeric:
+        count = int(column.count())
+        stats: dict[str, Any] = {"count": count, "nulls": len(column) - count}
         for stat in ("mean", "std", "min", "max"):
             stats[stat] = _safe_stat(lambda: getattr(column, stat)())
-    elif pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
-        stats["min"] = _safe_stat(column.min)
-        stats["max"] = _safe_stat(column.max)
+        return stats
+    count = sum(int(part.count()) for part in _row_parts(column))
+    stats = {"count": count, "nulls": len(column) - count}
+    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+        stats["min"] = _safe_stat(lambda: _extreme(column, "min"))
+        stats["max"] = _safe_stat(lambda: _extreme(column, "max"))
     else:
-        stats["distinct"] = _safe_stat(column.nunique)
-        stats["top"] = _safe_stat(lambda: _top(column))
+        counts = _safe_value_counts(column)
+        stats["distinct"] = None if counts is None else int((counts.to_numpy() > 0).sum())
+        stats["top"] = _safe_stat(lambda: _top(counts))
     return stats
 
 
-def _top(column: Any) -> str | None:
-    counts = column.value_counts(dropna=True)
-    if counts.empty:
+def _row_parts(column: Any, row_bytes: int = 8):
+    """A Series as consecutive slices (views) of at most about `_CHUNK_BYTES`."""
+    step = _chunk_rows(row_bytes)
+    if len(column) <= step:
+        yield column
+        return
+    for start in range(0, len(column), step):
+        yield column.iloc[start:start + step]
+
+
+def _extreme(column: Any, op: str) -> Any:
+    """`column.min()` / `.max()` (skipping nulls) computed by blocks: no full-length mask or copy."""
+    import pandas as pd
+
+    found = [value for value in (getattr(part, op)() for part in _row_parts(column))
+             if not pd.isna(value)]
+    if not found:
+        return None
+    return min(found) if op == "min" else max(found)
+
+
+def _extension_numeric_stats(column: Any, scratch: _Scratch | None) -> dict:
+    """Stats of a nullable/Arrow/sparse numeric column: moments in float64 by blocks, extremes by pandas."""
+    import numpy as np
+
+    moments = _Moments(1, np.dtype(np.float64), scratch)
+    for part in _row_parts(column, 16):
+        moments.add(part.to_numpy(dtype=np.float64, na_value=np.nan).reshape(-1, 1))
+    stats = moments.column(0)
+    for op in ("min", "max"):
+        stats[op] = _safe_stat(lambda op=op: _extreme(column, op)) if stats["count"] else None
+    return stats
+
+
+def _safe_value_counts(column: Any) -> Any:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return column.value_counts(dropna=True)
+    except Exception:  # e.g. unhashable objects
+        return None
+
+
+def _top(counts: Any) -> str | None:
+    """The most frequent value of `column.value_counts(dropna=True)`, as text."""
+    if counts is None or counts.empty:
         return None
     return str(counts.index[0])[:MAX_TOP_CHARS]
 
@@ -763,36 +902,123 @@ def _describe_array(array: Any) -> tuple[dict, dict, int]:
 def _array_stats(array: Any) -> dict:
     if array.dtype.kind not in "biuf":
         return {"value": {"count": int(array.size)}}
+    as_float = array.dtype.kind == "b"  # an array's booleans are described as 0.0/1.0
     if array.ndim == 2:
         columns = array[:, :MAX_ARRAY_STATS_COLUMNS]
-        per_stat = _numeric_stats(columns, axis=0)
-        return {
-            str(j): {stat: values[j] for stat, values in per_stat.items()}
-            for j in range(columns.shape[1])
-        }
-    return {"value": {stat: values[0] for stat, values in _numeric_stats(array.reshape(-1, 1), axis=0).items()}}
+        moments = _Moments(columns.shape[1], array.dtype)
+        moments.add(columns)
+        return {str(j): moments.column(j, as_float) for j in range(columns.shape[1])}
+    moments = _Moments(1, array.dtype)
+    for piece in _c_order_pieces(array, any_order=True):  # the order does not matter here
+        moments.add(piece.reshape(-1, 1))
+    return {"value": moments.column(0, as_float)}
 
 
-def _numeric_stats(matrix: Any, axis: int) -> dict[str, list]:
-    """count/nulls/mean/std(ddof=1, as pandas)/min/max per column of a 2-D numeric array."""
-    import numpy as np
+class _Scratch:
+    """Reusable float64 and bool buffers for `_Moments`, shared by the columns of a frame."""
 
-    values = matrix.astype(np.float64, copy=False) if matrix.dtype.kind == "b" else matrix
-    nulls = np.isnan(values).sum(axis=axis) if values.dtype.kind == "f" else np.zeros(values.shape[1], int)
-    count = values.shape[0] - nulls
-    stats: dict[str, list] = {"count": [int(c) for c in count], "nulls": [int(n) for n in nulls]}
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        for stat, compute in (
-            ("mean", np.nanmean), ("std", lambda a, axis: np.nanstd(a, axis=axis, ddof=1)),
-            ("min", np.nanmin), ("max", np.nanmax),
-        ):
-            if values.shape[0] == 0:
-                stats[stat] = [None] * values.shape[1]
-                continue
-            result = compute(values, axis=axis)
-            stats[stat] = [_stat_json(v) for v in result]
-    return stats
+    __slots__ = ("mask", "values")
+
+    def __init__(self) -> None:
+        self.values = self.mask = None
+
+    def get(self, rows: int, width: int):
+        import numpy as np
+
+        size = rows * width
+        if self.values is None or self.values.size < size:
+            self.values = np.empty(size, np.float64)
+            self.mask = np.empty(size, bool)
+        return self.values[:size].reshape(rows, width), self.mask[:size].reshape(rows, width)
+
+
+class _Moments:
+    """count, nulls, mean, std (ddof=1, as pandas), min and max of each column of 2-D blocks.
+
+    Blocks are cut into chunks of at most `_CHUNK_BYTES` of float64; each chunk's count,
+    mean and sum of squared deviations (two passes, in float64 even for integers) are
+    merged into the running ones (Chan, Golub and LeVeque), min/max with NaN skipped. The
+    temporaries are one chunk and its NaN mask, whatever the size of the data.
+    """
+
+    def __init__(self, width: int, dtype: Any, scratch: _Scratch | None = None) -> None:
+        import numpy as np
+
+        self.width = width
+        self.is_float = dtype.kind == "f"
+        self.rows = 0
+        self.count = np.zeros(width, np.int64)
+        self.mean = np.zeros(width)
+        self.m2 = np.zeros(width)
+        self.low = self.high = None
+        self.scratch = scratch or _Scratch()
+
+    def add(self, block: Any) -> None:
+        if self.width == 0:
+            return
+        step = _chunk_rows(8 * self.width)
+        for start in range(0, block.shape[0], step):
+            self._add_chunk(block[start:start + step])
+
+    def _add_chunk(self, chunk: Any) -> None:
+        import numpy as np
+
+        rows = chunk.shape[0]
+        if rows == 0:
+            return
+        values, mask = self.scratch.get(rows, self.width)
+        nulls = None
+        with np.errstate(all="ignore"):
+            if self.is_float:
+                np.isnan(chunk, out=mask)
+                if mask.any():
+                    nulls = np.count_nonzero(mask, axis=0)
+            if nulls is None:
+                count = np.full(self.width, rows, np.int64)
+                # einsum: a column sum in float64 (integers too) without a copy, faster than
+                # .sum(axis=0) across the rows of a C-ordered block
+                mean = np.einsum("ij->j", chunk, dtype=np.float64) / rows
+                np.subtract(chunk, mean, out=values)
+            else:
+                count = rows - nulls
+                np.copyto(values, chunk)
+                np.copyto(values, 0.0, where=mask)
+                mean = np.einsum("ij->j", values) / np.maximum(count, 1)  # 0 for a column all NaN
+                values -= mean
+                np.copyto(values, 0.0, where=mask)
+            m2 = np.einsum("ij,ij->j", values, values)
+            if self.is_float:  # fmin/fmax skip NaN
+                low, high = np.fmin.reduce(chunk, axis=0), np.fmax.reduce(chunk, axis=0)
+            else:
+                low, high = chunk.min(axis=0), chunk.max(axis=0)
+            if self.low is None:
+                self.count, self.mean, self.m2, self.low, self.high = count, mean, m2, low, high
+            else:
+                total = self.count + count
+                share = count / np.maximum(total, 1)
+                delta = mean - self.mean
+                self.mean = self.mean + delta * share
+                self.m2 = self.m2 + m2 + delta * delta * self.count * share
+                self.count = total
+                minimum, maximum = (np.fmin, np.fmax) if self.is_float else (np.minimum, np.maximum)
+                self.low, self.high = minimum(self.low, low), maximum(self.high, high)
+        self.rows += rows
+
+    def column(self, j: int, as_float: bool = False) -> dict:
+        """The statistics of column `j` as JSON values (None when empty or not finite)."""
+        count = int(self.count[j])
+        stats: dict[str, Any] = {"count": count, "nulls": self.rows - count}
+        if count == 0:
+            return {**stats, "mean": None, "std": None, "min": None, "max": None}
+        low, high = self.low[j], self.high[j]
+        if as_float:
+            low, high = float(low), float(high)
+        variance = float(self.m2[j]) / (count - 1) if count > 1 else math.nan
+        stats["mean"] = _stat_json(float(self.mean[j]))
+        stats["std"] = _stat_json(math.sqrt(variance) if variance >= 0 else math.nan)
+        stats["min"] = _stat_json(low)
+        stats["max"] = _stat_json(high)
+        return stats
 
 
 # --------------------------------------------------------------------------- environment
