@@ -11,7 +11,7 @@ import ast
 import functools
 import os
 import warnings
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
@@ -117,7 +117,7 @@ class NBModelsMagics(RegistryMagics):
         git = _in_background(capture.git_info, os.path.dirname(notebook) if notebook
                              else os.getcwd())
         api.session.tracking = {"params": {}, "metrics": {}}
-        started = datetime.now(timezone.utc)
+        started = datetime.now(UTC)
         error = None
         try:
             return self._run(cell, source)
@@ -131,7 +131,7 @@ class NBModelsMagics(RegistryMagics):
             self._record(registry, _cell_record(
                 source=cell, experiment=args.experiment or capture.experiment_name(notebook),
                 status="failed" if error else "ok", started_at=started,
-                ended_at=datetime.now(timezone.utc), values=values, inputs=inputs,
+                ended_at=datetime.now(UTC), values=values, inputs=inputs,
                 input_summaries=summaries, note=args.note, tags=tags,
                 param_names=_split_names(args.params), metric_names=_split_names(args.metrics),
                 logged_params=logged["params"], logged_metrics=logged["metrics"], error=error,

@@ -12,7 +12,7 @@ import json
 import os
 import warnings
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -30,7 +30,6 @@ from .versioning import (BUMPS, Ref, bumped, check_model_name, check_stage, did_
 
 DEFAULT_MAX_OBJECT_BYTES = 512 * 2**20
 GC_GRACE_S = 3600  # never collect files this young: a writer may be about to commit rows
-_STORED_ROLES = ("model", "data", "other")
 _SQL_OPERATORS = ("=", "!=", "<", "<=", ">", ">=")
 _RUN_GROUPS = ("params", "metrics", "tags")
 # ModelVersion's leading fields, in its order (list_versions builds it positionally)
@@ -620,11 +619,11 @@ class Registry:
 # ---- helpers --------------------------------------------------------------------------------
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def _user() -> str | None:
@@ -670,7 +669,6 @@ def _summary_dict(summary) -> dict:
 def _run_params(variables: list[dict], cell: CellRecord) -> dict:
     """The cell's own params first (they win a clash), then `log_param` values, then each
     model's hyperparameters: bare names for one model, `VAR.NAME` for several."""
-    import json
 
     params = {v["name"]: v["value"] for v in variables if v["role"] == "param"}
     params.update(_json_map(cell.logged_params))
@@ -722,7 +720,6 @@ def _next_version(previous: dict | None, version: str | None, bump: str | None,
 
 
 def _model_summary(row: dict) -> ModelSummary:
-    import json
 
     metrics = json.loads(row["latest_metrics"] or "{}")
     key = key_metric(metrics)
