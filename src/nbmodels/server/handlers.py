@@ -152,6 +152,17 @@ class RegistryHandler(APIHandler):
                            f"{name}={raw!r} must be a whole number from {low} to {high}")
         return value
 
+    async def reply_page(self, key: str, default: int, most: int,
+                         list_page: Callable[..., list], count: Callable[[Registry], int]) -> None:
+        """The paged shape `{key: [record], "total", "limit", "offset"}` for `?limit=` (1 to
+        `most`, else `default`) and `?offset=`: `list_page(registry, limit=, offset=)` gives
+        the records, `count(registry)` the total."""
+        limit = self.int_argument("limit", default, 1, most)
+        offset = self.int_argument("offset", 0, 0, 2**31)
+        items, total = await self.call(lambda r: (
+            [item.to_dict() for item in list_page(r, limit=limit, offset=offset)], count(r)))
+        self.reply(**{key: items}, total=total, limit=limit, offset=offset)
+
     def json_body(self) -> dict:
         try:
             body = json.loads(self.request.body or b"{}")
@@ -174,12 +185,9 @@ class ModelsHandler(RegistryHandler):
 class VersionsHandler(RegistryHandler):
     @tornado.web.authenticated
     async def get(self, name: str) -> None:
-        limit = self.int_argument("limit", VERSIONS_PAGE, 1, VERSIONS_PAGE_MAX)
-        offset = self.int_argument("offset", 0, 0, 2**31)
-        versions, total = await self.call(lambda r: (
-            [v.to_dict() for v in r.list_versions(name, limit=limit, offset=offset)],
-            r.count_versions(name)))
-        self.reply(versions=versions, total=total, limit=limit, offset=offset)
+        await self.reply_page("versions", VERSIONS_PAGE, VERSIONS_PAGE_MAX,
+                              lambda r, **page: r.list_versions(name, **page),
+                              lambda r: r.count_versions(name))
 
 
 class VersionHandler(RegistryHandler):
@@ -200,12 +208,9 @@ class RunsHandler(RegistryHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
         experiment = self.get_query_argument("experiment", None) or None
-        limit = self.int_argument("limit", RUNS_PAGE, 1, RUNS_PAGE_MAX)
-        offset = self.int_argument("offset", 0, 0, 2**31)
-        runs, total = await self.call(lambda r: (
-            [run.to_dict() for run in r.list_runs(experiment, limit=limit, offset=offset)],
-            r.count_runs(experiment)))
-        self.reply(runs=runs, total=total, limit=limit, offset=offset)
+        await self.reply_page("runs", RUNS_PAGE, RUNS_PAGE_MAX,
+                              lambda r, **page: r.list_runs(experiment, **page),
+                              lambda r: r.count_runs(experiment))
 
 
 class RunHandler(RegistryHandler):
