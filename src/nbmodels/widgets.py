@@ -109,21 +109,21 @@ def _metrics_table(frame, labels: list[str]) -> str:
     return _table(["metric", *labels, "direction", "best"], rows)
 
 
+def _param_rows(frame, labels: list[str]) -> str:
+    """Params side by side, the changed ones highlighted."""
+    rows = [([_cell(k), *(_cell(r[label]) for label in labels)], bool(r["changed"]))
+            for k, r in frame.iterrows()]
+    return _table(["param", *labels], rows)
+
+
 def _params_table(frame, labels: list[str]) -> str:
     if not len(frame):
         return _note("No params recorded.")
     changed = frame[frame["changed"]]
     same = frame[~frame["changed"]]
-
-    def rows(part, highlight):
-        return [([_cell(k), *(_cell(r[label]) for label in labels)], highlight)
-                for k, r in part.iterrows()]
-
-    html = _table(["param", *labels], rows(changed, True)) if len(changed) else \
-        _note("No param changed.")
+    html = _param_rows(changed, labels) if len(changed) else _note("No param changed.")
     if len(same):
-        html += _section(f"{len(same)} unchanged", _table(["param", *labels], rows(same, False)),
-                         open_=False)
+        html += _section(f"{len(same)} unchanged", _param_rows(same, labels), open_=False)
     return html
 
 
@@ -390,9 +390,7 @@ class CompareView:
             if not len(frame):
                 self.params_html.value = _note("No param changed.")
                 return
-        rows = [([_cell(k), *(_cell(r[label]) for label in self.comparison.labels)],
-                 bool(r["changed"])) for k, r in frame.iterrows()]
-        self.params_html.value = _table(["param", *self.comparison.labels], rows)
+        self.params_html.value = _param_rows(frame, self.comparison.labels)
 
     def _show_code(self, _change=None) -> None:
         self.code_html.value = _code_html(self.comparison,
