@@ -293,11 +293,11 @@ class Comparison:
     def data(self):
         import pandas as pd
 
-        sets = self._datasets()
+        sets = self._datasets
         keys = list(dict.fromkeys((name, col) for found in sets.values() if found
                                   for name, d in found.items() for col in _columns(d["schema"])))
         cells = {key: [_dtype_of(sets[t.label], *key) for t in self.targets] for key in keys}
-        known = [i for i, t in enumerate(self.targets) if sets[t.label] is not None]
+        known = self._known(sets)
         frame = _label_frame(self.labels, keys, cells, ("input", "column"))
         frame["change"] = pd.Series([_schema_change([cells[k][i] for i in known]) for k in keys],
                                     index=frame.index, dtype=object)
@@ -305,7 +305,7 @@ class Comparison:
 
     @cached_property
     def data_stats(self):
-        sets = self._datasets()
+        sets = self._datasets
         keys, cells = [], {}
         for found in sets.values():
             for name, d in (found or {}).items():
@@ -320,7 +320,7 @@ class Comparison:
 
     @cached_property
     def inputs(self):
-        sets = self._datasets()
+        sets = self._datasets
         names = list(dict.fromkeys(n for found in sets.values() if found for n in found))
         keys = [(name, facet) for name in names
                 for facet in ("name", "fingerprint", "type", "shape")]
@@ -329,11 +329,8 @@ class Comparison:
         return _changed_frame(self.labels, keys, cells, ("input", "field"), self._known(sets))
 
     @cached_property
-    def _aligned(self) -> dict[str, dict | None]:
-        return _align_datasets([(t.label, t.datasets) for t in self.targets])
-
     def _datasets(self) -> dict[str, dict | None]:
-        return self._aligned
+        return _align_datasets([(t.label, t.datasets) for t in self.targets])
 
     def _known(self, by_label: dict) -> list[int]:
         return [i for i, t in enumerate(self.targets) if by_label[t.label] is not None]
@@ -342,12 +339,10 @@ class Comparison:
     def env(self):
         packages = {t.label: t.packages for t in self.targets}
         names = sorted(dict.fromkeys(p for found in packages.values() if found for p in found))
-        cells = {p: [(packages[t.label] or {}).get(p) if packages[t.label] is not None
-                     else None for t in self.targets] for p in names}
+        cells = {p: [(packages[t.label] or {}).get(p) for t in self.targets] for p in names}
         known = self._known(packages)
         differing = [p for p in names if not _all_same([cells[p][i] for i in known])]
-        frame = _label_frame(self.labels, differing, cells, "package")
-        return frame
+        return _label_frame(self.labels, differing, cells, "package")
 
     @cached_property
     def models(self):
