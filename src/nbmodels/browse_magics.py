@@ -72,6 +72,6 @@ class BrowseMagics(RegistryMagics):
             raise UsageError("--page-size must be 1 or more")
         registry = self.registry
         if args.name:
-            registry.list_versions(args.name)  # NotFoundError with "did you mean" for a typo
+            registry.count_versions(args.name)  # NotFoundError with "did you mean" for a typo
         display(ModelsBrowser(registry, self.shell.user_ns, name=args.name,
                               page_size=args.page_size))
