@@ -731,52 +731,52 @@ class ModelsBrowser:
         color = f"color: {_BAD}" if error else ""
         self.status.value = f'<div style="{_FONT}; {color}">{escape(text)}</div>'
 
-    def _compare(self, _button=None) -> None:
+    def _attempt(self, action):
+        """`action()`, or None with its `NbModelsError` in the status line (a click handler
+        shows the user's mistakes rather than raising them)."""
         from .errors import NbModelsError
 
+        try:
+            return action()
+        except NbModelsError as exc:
+            self._say(str(exc), error=True)
+            return None
+
+    def _compare(self, _button=None) -> None:
         if len(self.selected) < 2:
             self._say("Select two or more versions to compare.", error=True)
             return
-        try:
-            comparison = self.registry.compare(*self.selected)
-        except NbModelsError as exc:
-            self._say(str(exc), error=True)
+        comparison = self._attempt(lambda: self.registry.compare(*self.selected))
+        if comparison is None:
             return
         self.compare_view = CompareView(comparison)
         self.compare_area.children = [self.compare_view.widget]
         self._say(f"Comparing {', '.join(self.selected)}")
 
     def _restore(self, _button=None) -> None:
-        from .errors import NbModelsError
-
         if self.focused is None:
             return
         wanted = self.restore_as.value.strip()
         if wanted and not wanted.isidentifier():
             self._say(f"{wanted!r} is not a Python variable name", error=True)
             return
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                name, obj = self.registry.restore(self.focused)
-        except NbModelsError as exc:
-            self._say(str(exc), error=True)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            restored = self._attempt(lambda: self.registry.restore(self.focused))
+        if restored is None:
             return
+        name, obj = restored
         name = wanted or name
         self.namespace[name] = obj
         notes = "".join(f" · warning: {w.message}" for w in caught)
         self._say(f"Restored {self.focused} as {name} ({type(obj).__name__}){notes}")
 
     def _stage(self, _button=None) -> None:
-        from .errors import NbModelsError
-
         if self.focused is None:
             return
-        try:
-            version = self.registry.set_stage(self.focused, self.stage_select.value,
-                                              note=self.stage_note.value.strip() or None)
-        except NbModelsError as exc:
-            self._say(str(exc), error=True)
+        version = self._attempt(lambda: self.registry.set_stage(
+            self.focused, self.stage_select.value, note=self.stage_note.value.strip() or None))
+        if version is None:
             return
         self.stage_note.value = ""
         self.refresh(select=version.name)
