@@ -219,6 +219,11 @@ export class ModelsPanel extends Widget {
     this.statusLine.dataset.kind = kind;
   }
 
+  /** A request that failed: its message in the status line. */
+  private fail(error: unknown): void {
+    this.say(String((error as Error).message), 'error');
+  }
+
   private render(): void {
     this.where.textContent = this.home ? `Registry: ${this.home}` : '';
     this.where.title = this.home;
@@ -392,7 +397,7 @@ export class ModelsPanel extends Widget {
         await this.loadVersions(name, Math.max(0, total - VERSIONS_PAGE), total)
       );
     } catch (error) {
-      this.say(String((error as Error).message), 'error');
+      this.fail(error);
     }
     this.render();
   }
@@ -431,7 +436,7 @@ export class ModelsPanel extends Widget {
         });
       }
     } catch (error) {
-      this.say(String((error as Error).message), 'error');
+      this.fail(error);
     }
     this.render();
   }
@@ -455,7 +460,7 @@ export class ModelsPanel extends Widget {
           this.comparison = comparison;
           this.render();
         })
-        .catch(error => this.say(String((error as Error).message), 'error'));
+        .catch(error => this.fail(error));
     }
   }
 
@@ -476,7 +481,7 @@ export class ModelsPanel extends Widget {
       });
       return true;
     } catch (error) {
-      this.say(String((error as Error).message), 'error');
+      this.fail(error);
       return false;
     }
   }
@@ -606,7 +611,7 @@ export class ModelsPanel extends Widget {
       await this.refresh();
       this.say(`${moved.ref} is now ${moved.stage}.`);
     } catch (error) {
-      this.say(String((error as Error).message), 'error');
+      this.fail(error);
     }
   }
 
