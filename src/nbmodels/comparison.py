@@ -669,8 +669,8 @@ def _all_same(values: list) -> bool:
 
 
 def _number(value) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None if value is None else float(value)
+    if value is None:
+        return None
     try:
         number = float(value)
     except (TypeError, ValueError):
