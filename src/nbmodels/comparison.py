@@ -668,7 +668,8 @@ def _all_same(values: list) -> bool:
     return all(_same(values[0], v) for v in values[1:]) if values else True
 
 
-def _number(value) -> float | None:
+def as_number(value) -> float | None:
+    """A value as a float; None when it is missing, NaN or not a number."""
     if value is None:
         return None
     try:
@@ -687,7 +688,7 @@ def _delta_frame(values: dict[str, list], labels: list[str], index_name: str,
     from .registry import lower_is_better
 
     keys = list(values)
-    numbers = {k: [_number(v) for v in values[k]] for k in keys}
+    numbers = {k: [as_number(v) for v in values[k]] for k in keys}
     data: dict[str, Any] = {label: [numbers[k][i] for k in keys] for i, label in enumerate(labels)}
     frame = pd.DataFrame(data, index=keys, dtype=float)
     lower = {k: lower_is_better(k) for k in keys}

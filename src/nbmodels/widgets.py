@@ -17,6 +17,8 @@ import warnings
 from html import escape
 from typing import Any
 
+from .comparison import as_number
+
 __all__ = ["CompareView", "ModelsBrowser", "comparison_html", "metric_chart_svg"]
 
 _FONT = "font-family: var(--jp-ui-font-family, sans-serif); font-size: 12px"
@@ -815,13 +817,8 @@ class ModelsBrowser:
 # ---- browser HTML pieces ------------------------------------------------------------------------
 
 def _number(value) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else number
+    """A metric to sort by: booleans are not ranked with numbers."""
+    return None if isinstance(value, bool) else as_number(value)
 
 
 def _metric_names(versions: list) -> list[str]:
