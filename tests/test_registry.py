@@ -214,6 +214,36 @@ def test_refs(registry, tabular):
             registry.get(bad)
 
 
+def test_version_detail_has_its_run_and_only_its_own_stage_changes(registry, tabular):
+    from sklearn.linear_model import LogisticRegression
+
+    frame, target = tabular
+    model = record_fit(registry, LogisticRegression().fit(frame[["age"]], target), "fit")
+    tracked = registry.register(model, "m")
+    bare_ref = registry.register({"w": 1}, "m").ref  # a live object no tracked run bound
+    registry.set_stage("m@1.0.0", "staging")
+    registry.set_stage(bare_ref, "staging", note="other version")
+    registry.set_stage("m@1.0.0", "production", note="ship")
+
+    detail = registry.version_detail("m@1.0.0")
+    assert detail.version == registry.get("m@1.0.0")
+    assert detail.run is not None and detail.run.id == tracked.run_id
+    assert [(t.version, t.from_stage, t.to_stage) for t in detail.history] == [
+        ("1.0.0", "none", "staging"), ("1.0.0", "staging", "production")]  # oldest first
+
+    bare = registry.version_detail("m@latest")
+    assert bare.version.ref == bare_ref and bare.run is None
+    assert [t.note for t in bare.history] == ["other version"]
+
+    plain = detail.to_dict()  # nested records become dicts
+    assert plain["version"]["ref"] == "m@1.0.0"
+    assert plain["run"]["id"] == tracked.run_id and plain["run"]["source"] == "fit"
+    assert [t["to_stage"] for t in plain["history"]] == ["staging", "production"]
+    assert bare.to_dict()["run"] is None
+    with pytest.raises(NotFoundError):
+        registry.version_detail("m@9.9.9")
+
+
 def test_run_prefix_must_be_unique(registry):
     for _ in range(2):
         record_fit(registry, None, "a = 1")

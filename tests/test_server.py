@@ -124,6 +124,19 @@ async def test_one_version_by_number_latest_or_stage(jp_fetch, project, selector
     assert reply["version"]["ref"] == f"clf@{expected}"
 
 
+async def test_one_version_comes_with_its_run_and_its_own_history(jp_fetch, project):
+    tracked = await get_json(jp_fetch, "versions", "clf", "1.0.0")
+    assert set(tracked) == {"version", "run", "history"}
+    assert tracked["run"]["id"] == project["run_id"]
+    assert tracked["run"]["source"] == "model = LogisticRegression(C=1.0).fit(X, y)"
+    assert tracked["history"] == []
+    staged = await get_json(jp_fetch, "versions", "clf", "staging")
+    assert staged["version"]["ref"] == "clf@1.1.0"
+    assert staged["run"] is None  # registered from a live object, not from a tracked run
+    assert [(t["version"], t["from_stage"], t["to_stage"]) for t in staged["history"]] == [
+        ("1.1.0", "none", "staging")]
+
+
 async def test_history_is_the_audit_trail(jp_fetch, project):
     reply = await get_json(jp_fetch, "history", "clf")
     assert [(t["version"], t["from_stage"], t["to_stage"]) for t in reply["history"]] == [

@@ -13,8 +13,7 @@ import {
   IComparison,
   IModelSummary,
   IModelVersion,
-  IRun,
-  ITransition,
+  IVersionDetail,
   STAGES,
   VERSIONS_PAGE_MAX
 } from './request';
@@ -118,12 +117,6 @@ interface IShown {
   versions: IModelVersion[];
   offset: number;
   total: number;
-}
-
-interface IDetail {
-  version: IModelVersion;
-  run: IRun | null;
-  history: ITransition[];
 }
 
 export class ModelsPanel extends Widget {
@@ -469,16 +462,10 @@ export class ModelsPanel extends Widget {
   /** Fetch a version with its run and stage history; false (and the error said) if it failed. */
   private async loadDetail(name: string, version: string): Promise<boolean> {
     try {
-      const [found, history] = await Promise.all([
-        api.version(this._path, name, version),
-        api.history(this._path, name)
-      ]);
-      const run = found.run_id ? await api.run(this._path, found.run_id) : null;
-      this.details.set(`${name}@${version}`, {
-        version: found,
-        run,
-        history: history.filter(t => t.version === found.version)
-      });
+      this.details.set(
+        `${name}@${version}`,
+        await api.versionDetail(this._path, name, version)
+      );
       return true;
     } catch (error) {
       this.fail(error);
@@ -673,7 +660,7 @@ export class ModelsPanel extends Widget {
   private models: IModelSummary[] = [];
   private expanded = new Map<string, IShown>();
   private selected: string[] = [];
-  private details = new Map<string, IDetail>();
+  private details = new Map<string, IVersionDetail>();
   private comparison: IComparison | null = null;
   private view: View = { kind: 'list' };
 }

@@ -84,6 +84,13 @@ export interface ITransition {
   note: string | null;
 }
 
+/** A version's page: the version, the run that produced it and its stage history. */
+export interface IVersionDetail {
+  version: IModelVersion;
+  run: IRun | null;
+  history: ITransition[];
+}
+
 /** A row of a comparison table: its key (`param`, `name`, `field`...) and one value per REF. */
 export interface ICompareRow {
   values: Record<string, unknown>;
@@ -182,21 +189,10 @@ export const api = {
       offset: String(offset),
       limit: String(limit)
     }),
-  version: async (path: string, name: string, version: string) =>
-    (
-      await request<{ version: IModelVersion }>(
-        `versions/${seg(name)}/${seg(version)}`,
-        { path }
-      )
-    ).version,
-  history: async (path: string, name: string) =>
-    (
-      await request<{ history: ITransition[] }>(`history/${seg(name)}`, {
-        path
-      })
-    ).history,
-  run: async (path: string, id: string) =>
-    (await request<{ run: IRun }>(`runs/${seg(id)}`, { path })).run,
+  /** `Registry.version_detail`: a version with its run (null if none) and its own stage
+   * changes, oldest first. */
+  versionDetail: (path: string, name: string, version: string) =>
+    request<IVersionDetail>(`versions/${seg(name)}/${seg(version)}`, { path }),
   compare: async (path: string, refs: string[]) =>
     (await request<{ comparison: IComparison }>('compare', { path, ref: refs }))
       .comparison,

@@ -22,6 +22,8 @@ class _Record:
 
 
 def _plain(value):
+    if isinstance(value, _Record):
+        return value.to_dict()
     if isinstance(value, tuple):
         return [v.to_dict() if isinstance(v, _Record) else v for v in value]
     return value
@@ -161,6 +163,17 @@ class Transition(_Record):
     user: str | None
     at: str
     note: str | None
+
+
+
+@dataclass(frozen=True)
+class VersionDetail(_Record):
+    """A version with what its page shows: the run that produced it (None when it was
+    registered from a live object with no tracked run) and its stage changes, oldest first."""
+
+    version: ModelVersion
+    run: Run | None
+    history: tuple[Transition, ...] = ()
 
 
 

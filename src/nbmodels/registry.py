@@ -22,7 +22,7 @@ from .errors import (AmbiguousRefError, ConflictError, InvalidInputError, NotFou
                      PackageVersionWarning)
 from .objects import ObjectStore, StoredObject, UnstorableObject
 from .records import (STAGES, GCReport, ModelSummary, ModelVersion, Run, Transition,
-                      VerifyReport, Damage)
+                      VerifyReport, VersionDetail, Damage)
 from .store import (Store, encode_json, run_from_row, transition_from_row,
                     version_from_row)
 from .versioning import (BUMPS, Ref, bumped, check_model_name, check_stage, did_you_mean,
@@ -343,6 +343,16 @@ class Registry:
         if parsed.name is None:
             raise InvalidInputError(f"{ref!r} is a run id, not a model version: use NAME@VERSION")
         return self._resolve_version(parsed)
+
+    def version_detail(self, ref: str) -> VersionDetail:
+        """The version a REF names (as `get`) with its run (None for a version registered
+        without a tracked run) and its own stage changes, oldest first: everything a
+        version's page shows. Raises as `get` does."""
+        version = self.get(ref)
+        rows = self.store.query("SELECT * FROM transitions WHERE name = ? AND version = ? "
+                                "ORDER BY id", [version.name, version.version])
+        return VersionDetail(version, self._version_run(version),
+                             tuple(transition_from_row(r) for r in rows))
 
     def _resolve_version(self, ref: Ref) -> ModelVersion:
         order = "ORDER BY major DESC, minor DESC, patch DESC LIMIT 1"

@@ -718,14 +718,12 @@ class ModelsBrowser:
             self.details.value = ""
             return
         try:
-            version = self.registry.get(self.focused)
-            run = self.registry.run(version.run_id) if version.run_id else None
-            history = [t for t in self.registry.transitions(version.name)
-                       if t.version == version.version]
+            detail = self.registry.version_detail(self.focused)
         except Exception as exc:  # noqa: BLE001 - shown, not raised, in a click handler
             self._say(str(exc), error=True)
             return
-        self.details.value = version_details_html(version, run, history)
+        self.details.value = version_details_html(detail.version, detail.run,
+                                                  list(detail.history))
 
     # ---- actions -----------------------------------------------------------------------------------
 

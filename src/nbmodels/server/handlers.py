@@ -7,7 +7,10 @@
                                                 (limit 1-500, default 50; the newest page is
                                                 offset=total-limit: `total` is also each
                                                 model's `versions` in /models)
-    GET  /nbmodels/api/versions/NAME/VERSION    {"version": ModelVersion}      VERSION: X.Y.Z, latest or a stage
+    GET  /nbmodels/api/versions/NAME/VERSION    {"version": ModelVersion, "run": Run | null,
+                                                 "history": [Transition]}
+                                                VERSION: X.Y.Z, latest or a stage; `history`
+                                                is this version's stage changes, oldest first
     GET  /nbmodels/api/history/NAME             {"history": [Transition]}      oldest first
     GET  /nbmodels/api/runs?experiment=&limit=&offset=
                                                 {"runs": [Run], "total": int, "limit": int, "offset": int}
@@ -193,8 +196,8 @@ class VersionsHandler(RegistryHandler):
 class VersionHandler(RegistryHandler):
     @tornado.web.authenticated
     async def get(self, name: str, version: str) -> None:
-        found = await self.call(lambda r: r.get(f"{name}@{version}").to_dict())
-        self.reply(version=found)
+        detail = await self.call(lambda r: r.version_detail(f"{name}@{version}").to_dict())
+        self.reply(**detail)
 
 
 class HistoryHandler(RegistryHandler):
