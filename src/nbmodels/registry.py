@@ -101,16 +101,16 @@ class Registry:
             "tags": encode_json(cell.tags), "packages": encode_json(env.get("packages", {})),
             "python": env.get("python"), "git": encode_json(cell.git) if cell.git else None,
         }
-        with self.store.write() as db:
-            self._insert_objects(db, [*variables, *inputs])
-            db["runs"].insert(row)
-            db["variables"].insert_all(
+        with self.store.write():
+            self._insert_objects([*variables, *inputs])
+            self.store.insert("runs", [row])
+            self.store.insert("variables", (
                 {**row, "value": encode_json(row["value"])}
-                for row in _rows_without(variables, "stored", "fingerprint"))
-            db["inputs"].insert_all(_rows_without(inputs, "stored"))
-            db["data_objects"].insert_all(
-                [{"fingerprint": r["fingerprint"], "object_hash": r["object_hash"]}
-                 for r in [*variables, *inputs] if r.get("fingerprint") and r["object_hash"]],
+                for row in _rows_without(variables, "stored", "fingerprint")))
+            self.store.insert("inputs", _rows_without(inputs, "stored"))
+            self.store.insert("data_objects", (
+                {"fingerprint": r["fingerprint"], "object_hash": r["object_hash"]}
+                for r in [*variables, *inputs] if r.get("fingerprint") and r["object_hash"]),
                 ignore=True)
         return self.run(run_id)
 
@@ -165,12 +165,12 @@ class Registry:
                                [fingerprint])
         return self._known_object(found["object_hash"]) if found else None
 
-    def _insert_objects(self, db, rows: Iterable[dict]) -> None:
+    def _insert_objects(self, rows: Iterable[dict]) -> None:
         now = _iso(_now())
-        db["objects"].insert_all(
-            [{"hash": r["stored"].hash, "size": r["stored"].size,
-              "serializer": r["stored"].serializer, "type": r["type"], "created_at": now}
-             for r in rows if r.get("stored")], ignore=True)
+        self.store.insert("objects", (
+            {"hash": r["stored"].hash, "size": r["stored"].size,
+             "serializer": r["stored"].serializer, "type": r["type"], "created_at": now}
+            for r in rows if r.get("stored")), ignore=True)
 
     def run(self, run_id: str) -> Run:
         """The run with this id or unique id prefix (6+ characters), with its variables and
@@ -422,19 +422,19 @@ class Registry:
             new_version, kind, reason = _next_version(previous, version, bump, facts)
             self._check_version_free(name, new_version)
             now = _iso(_now())
-            self._insert_objects(db, [{"stored": stored, "type": capture.type_name(obj)}])
-            db["models"].insert({"name": name, "created_at": now, "updated_at": now},
-                                ignore=True)
-            db["models"].update(name, {"updated_at": now})
+            self._insert_objects([{"stored": stored, "type": capture.type_name(obj)}])
+            self.store.insert("models", [{"name": name, "created_at": now, "updated_at": now}],
+                              ignore=True)
+            db.execute("UPDATE models SET updated_at = ? WHERE name = ?", [now, name])
             major, minor, patch = parse_version(new_version)
-            db["versions"].insert({
+            self.store.insert("versions", [{
                 "name": name, "version": new_version, "major": major, "minor": minor,
                 "patch": patch, "stage": "none", "run_id": run.id if run else None,
                 "object_hash": stored.hash, "variable": variable, "model_type": facts["model_type"],
                 "size": stored.size, "created_at": now, "user": _user(), "bump": kind,
                 "bump_reason": reason, "note": note, "tags": encode_json(tags or {}),
                 "params": encode_json(params), "metrics": encode_json(metrics),
-                "facts": encode_json(facts)})
+                "facts": encode_json(facts)}])
             if stage and stage != "none":
                 self._move_stage(db, name, new_version, "none", stage, note)
         return self.get(f"{name}@{new_version}")
@@ -481,13 +481,14 @@ class Registry:
                 self._write_transition(db, name, old["version"], "production", "archived",
                                        f"replaced by {version}", now)
         self._write_transition(db, name, version, from_stage, to_stage, note, now)
-        db["models"].update(name, {"updated_at": now})
+        db.execute("UPDATE models SET updated_at = ? WHERE name = ?", [now, name])
 
     def _write_transition(self, db, name, version, from_stage, to_stage, note, at) -> None:
         db.execute("UPDATE versions SET stage = ? WHERE name = ? AND version = ?",
                    [to_stage, name, version])
-        db["transitions"].insert({"name": name, "version": version, "from_stage": from_stage,
-                                  "to_stage": to_stage, "user": _user(), "at": at, "note": note})
+        self.store.insert("transitions", [{
+            "name": name, "version": version, "from_stage": from_stage, "to_stage": to_stage,
+            "user": _user(), "at": at, "note": note}])
 
     def transitions(self, name: str) -> list[Transition]:
         """The audit trail of a model's stage changes, oldest first."""

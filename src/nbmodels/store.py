@@ -159,6 +159,20 @@ class Store:
         with _immediate(self.db.conn):
             yield self.db
 
+    def insert(self, table: str, rows, ignore: bool = False) -> None:
+        """Insert dict rows (all with the same keys) in one `executemany`.
+
+        sqlite-utils' `Table.insert_all` re-reads the table's schema on every call; the
+        tables here are fixed by the migrations, so the per-cell write path skips that."""
+        rows = list(rows)
+        if not rows:
+            return
+        columns = list(rows[0])
+        verb = "INSERT OR IGNORE" if ignore else "INSERT"
+        sql = (f"{verb} INTO {table} ({', '.join(columns)}) "
+               f"VALUES ({', '.join('?' * len(columns))})")
+        self.db.conn.executemany(sql, [[row[c] for c in columns] for row in rows])
+
     def query(self, sql: str, params=()) -> list[dict]:
         """Rows as dicts with JSON columns decoded; [] when the registry does not exist."""
         if not self.exists:
