@@ -40,8 +40,9 @@ DEFAULT_SERIALIZER = "pickle5"
 SERIALIZERS = ("pickle5", "joblib")
 _TEMP_SUFFIX = ".tmp"
 _HASH_RE = re.compile(r"^[0-9a-f]{64}$")
-_CHUNK = 1 << 20  # bytes handed to the writer thread at once (small pickle frames are batched)
-_IN_FLIGHT = 8  # chunks queued for the writer thread at most: bounds the extra memory
+_CHUNK = 1 << 20  # small pickle frames are batched into writes of this size
+_DIRECT = 1 << 16  # write larger pieces as they come, without copying
+_IN_FLIGHT = 8  # chunks queued for the hasher thread at most: bounds the extra memory
 _PARALLEL_LOAD_BYTES = 4 << 20  # below this, hashing inline is cheaper than a thread
 
 
@@ -66,13 +67,15 @@ class _SizeLimitExceeded(Exception):
 
 
 class _HashingWriter:
-    """A file-like that hashes and writes every byte to `fd`, counting them.
+    """A file-like that writes every byte to `fd` and hashes it, counting them.
 
-    Small writes are batched into `_CHUNK`-sized buffers; each full buffer (or a large
-    write, as a view: no copy) goes to a worker thread that hashes it and writes it, while
-    the pickler goes on producing the next bytes. The worker starts with the first full
-    chunk, so a small object is hashed and written inline, with no thread. `close()` must
-    be called; it re-raises an error of the worker.
+    The caller's thread writes, as a plain pickle to a file would; a worker thread hashes
+    the same bytes meanwhile, so hashing costs almost nothing on top of the write. Small
+    writes are batched into `_CHUNK`-sized buffers; a write of `_DIRECT` bytes or more
+    goes out as it is (a view: no copy; the pickler's bytes and the object's arrays stay
+    alive until `close()`). The worker starts with the first chunk handed over, so a small
+    object is hashed inline, with no thread. `close()` must be called; it re-raises an
+    error of the worker.
     """
 
     def __init__(self, fd: int, max_bytes: int | None):
@@ -93,9 +96,9 @@ class _HashingWriter:
         self.size += count
         if self.max_bytes is not None and self.size > self.max_bytes:
             raise _SizeLimitExceeded
-        if count >= _CHUNK:
+        if count >= _DIRECT:
             self._flush_pending()
-            self._send(view)  # the pickler's buffer stays alive while the view exists
+            self._send(view)
         else:
             self._pending += view
             if len(self._pending) >= _CHUNK:
@@ -113,9 +116,10 @@ class _HashingWriter:
     def _send(self, chunk) -> None:
         if self._error is not None:
             raise self._error
+        _write_all(self.fd, chunk)
         if self._queue is None:
             self._queue = queue.Queue(maxsize=_IN_FLIGHT)
-            self._thread = threading.Thread(target=self._drain, name="nbmodels-writer", daemon=True)
+            self._thread = threading.Thread(target=self._drain, name="nbmodels-hasher", daemon=True)
             self._thread.start()
         self._queue.put(chunk)
 
@@ -123,25 +127,18 @@ class _HashingWriter:
         while (chunk := self._queue.get()) is not None:
             if self._error is None:
                 try:
-                    self._consume(chunk)
+                    self.hasher.update(chunk)
                 except BaseException as exc:  # re-raised in the caller's thread
                     self._error = exc
 
-    def _consume(self, chunk) -> None:
-        self.hasher.update(chunk)
-        view = memoryview(chunk)
-        while view.nbytes:
-            view = view[os.write(self.fd, view):]
-
     def close(self) -> None:
-        """Hash and write what is left, stop the worker; raise its error if it had one."""
+        """Write and hash what is left, stop the worker; raise its error if it had one."""
         try:
             if self._thread is None:
-                if self._pending:
-                    self._consume(self._pending)
+                _write_all(self.fd, self._pending)
+                self.hasher.update(self._pending)
             else:
-                if self._pending and self._error is None:
-                    self._queue.put(self._pending)
+                self._flush_pending()
                 self._queue.put(None)
                 self._thread.join()
         finally:
@@ -155,6 +152,12 @@ class _HashingWriter:
             self._error = self._error or _SizeLimitExceeded()
             self._queue.put(None)
             self._thread.join()
+
+
+def _write_all(fd: int, chunk) -> None:
+    view = memoryview(chunk)
+    while view.nbytes:
+        view = view[os.write(fd, view):]
 
 
 class ObjectStore:
