@@ -52,7 +52,6 @@ class Variable(_Record):
         return self.reason is None
 
 
-
 @dataclass(frozen=True)
 class Input(_Record):
     """Data a tracked cell read that existed before it: the run's lineage."""
@@ -64,7 +63,6 @@ class Input(_Record):
     stats: dict
     object_hash: str | None = None
     reason: str | None = None
-
 
 
 @dataclass(frozen=True)
@@ -98,7 +96,6 @@ class Run(_Record):
 
     def variable(self, name: str) -> Variable | None:
         return next((v for v in self.variables if v.name == name), None)
-
 
 
 @dataclass(frozen=True)
@@ -151,7 +148,6 @@ class ModelSummary(_Record):
     description: str | None = None
 
 
-
 @dataclass(frozen=True)
 class Transition(_Record):
     """One stage change of a version: a row of the audit trail."""
@@ -165,7 +161,6 @@ class Transition(_Record):
     note: str | None
 
 
-
 @dataclass(frozen=True)
 class VersionDetail(_Record):
     """A version with what its page shows: the run that produced it (None when it was
@@ -176,7 +171,6 @@ class VersionDetail(_Record):
     history: tuple[Transition, ...] = ()
 
 
-
 @dataclass(frozen=True)
 class Damage(_Record):
     """One damaged thing `verify` found: an object or a row."""
@@ -184,7 +178,6 @@ class Damage(_Record):
     kind: str  # "object-missing", "object-corrupt", "row-dangling"
     what: str
     detail: str
-
 
 
 @dataclass(frozen=True)

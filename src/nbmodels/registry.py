@@ -492,7 +492,7 @@ class Registry:
 
     def transitions(self, name: str) -> list[Transition]:
         """The audit trail of a model's stage changes, oldest first."""
-        self.list_versions(name)  # raises for an unknown model
+        self.count_versions(name)  # raises for an unknown model, without reading its versions
         rows = self.store.query("SELECT * FROM transitions WHERE name = ? ORDER BY id", [name])
         return [transition_from_row(r) for r in rows]
 
