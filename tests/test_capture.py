@@ -566,7 +566,7 @@ def test_a_fitted_transformer_is_not_a_model(xy):
 
 
 def test_summaries_are_described_once_per_fingerprint(monkeypatch):
-    import nbmodels.capture as capture_module
+    import nbmodels.capture.data as capture_module
 
     frame = pd.DataFrame({"a": np.arange(10.0)})
     calls = []
@@ -585,9 +585,10 @@ def test_summaries_are_described_once_per_fingerprint(monkeypatch):
 @pytest.fixture
 def small_chunks(monkeypatch):
     """Blocks of 256 bytes: every array below spans many blocks (and rows of blocks)."""
-    import nbmodels.capture as capture_module
+    import nbmodels.capture.blocks as blocks
+    import nbmodels.capture.data as capture_module
 
-    monkeypatch.setattr(capture_module, "_CHUNK_BYTES", 256)
+    monkeypatch.setattr(blocks, "CHUNK_BYTES", 256)
     capture_module._DESCRIBED.clear()
     yield capture_module
     capture_module._DESCRIBED.clear()
@@ -698,6 +699,7 @@ def test_chunked_frame_and_series_stats_equal_pandas(small_chunks):
 
 def test_fingerprints_do_not_depend_on_blocks(monkeypatch):
     import nbmodels.capture as capture_module
+    import nbmodels.capture.blocks as blocks
 
     rng = np.random.default_rng(9)
     multi_block = pd.DataFrame(index=range(300))
@@ -719,7 +721,7 @@ def test_fingerprints_do_not_depend_on_blocks(monkeypatch):
         lists.to_frame("l"),
     ]
     whole = [capture_module.data_fingerprint(value) for value in values]
-    monkeypatch.setattr(capture_module, "_CHUNK_BYTES", 64)
+    monkeypatch.setattr(blocks, "CHUNK_BYTES", 64)
     assert [capture_module.data_fingerprint(value) for value in values] == whole
     # One block and several blocks of the same numbers still hash the same
     assert capture_module.data_fingerprint(multi_block) == capture_module.data_fingerprint(multi_block.copy())
@@ -732,7 +734,8 @@ def test_fingerprints_do_not_depend_on_blocks(monkeypatch):
 def test_summaries_allocate_a_bounded_amount(kind):
     import tracemalloc
 
-    import nbmodels.capture as capture_module
+    import nbmodels.capture.blocks as blocks
+    import nbmodels.capture.data as capture_module
 
     rng = np.random.default_rng(10)
     size = 16 * 2**20  # 16 MiB of float64; numpy reports its buffers to tracemalloc
@@ -754,4 +757,4 @@ def test_summaries_allocate_a_bounded_amount(kind):
     finally:
         tracemalloc.stop()
     assert summary.stats
-    assert peak < 4 * capture_module._CHUNK_BYTES + 2**20, peak
+    assert peak < 4 * blocks.CHUNK_BYTES + 2**20, peak

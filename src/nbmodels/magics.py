@@ -109,8 +109,7 @@ class NBModelsMagics(RegistryMagics):
         source = self.shell.transform_cell(cell)
         names = capture.cell_names(source)
         before = capture.snapshot(namespace, names.bound | names.read | names.fitted)
-        inputs = {n: before[n] for n in names.read_first - ignored
-                  if n in before and capture.is_data(before[n])}
+        inputs = capture.cell_inputs(names, before, ignored)
         summaries = {n: capture.summarize_data(v) for n, v in inputs.items()}
         notebook = capture.notebook_path(namespace, os.getcwd())
         # `git status` takes milliseconds: let it run while the cell does.
