@@ -203,12 +203,13 @@ def breast_cancer():
     return train_test_split(X, y, test_size=0.25, random_state=0)
 
 
-def large_forest(quick: bool):
-    """A RandomForest of ~60 MB pickled (~6 MB with --quick), fitted once per run."""
+def large_forest(quick: bool, samples: int = 40000):
+    """A RandomForest of ~60 MB pickled (~6 MB with --quick), fitted once per run; about
+    1.5 kB per training sample: `samples=13000` gives ~20 MB."""
     from sklearn.datasets import make_classification
     from sklearn.ensemble import RandomForestClassifier
 
-    n = 1500 if quick else 40000
+    n = 1500 if quick else samples
     X, y = make_classification(n_samples=n, n_features=20, n_informative=10, flip_y=0.15,
                                random_state=0)
     return RandomForestClassifier(n_estimators=100, n_jobs=-1, random_state=0).fit(X, y), X, y

@@ -89,8 +89,9 @@ def run_scenarios(opts, results) -> None:
 
         print("\nfitting the large RandomForest ...", flush=True)
         forest, _X, _y = large_forest(opts.quick)
+        medium, _X, _y = large_forest(opts.quick, samples=13000)
         data = breast_cancer()
-        s_write.run(opts, results, ip, data, forest)
+        s_write.run(opts, results, ip, data, forest, medium)
         models = {"small": ip.user_ns["clf"], "large": forest}
     if wanted(opts, "load"):
         import s_load
