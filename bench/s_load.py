@@ -1,7 +1,13 @@
-"""Scenario 3: load a registered version, hash verified, vs MLflow and raw pickle/joblib."""
+"""Scenario 3: load a registered version, hash verified, vs MLflow and raw pickle/joblib.
+
+nbmodels checks an object's hash before deserializing any of it, so its physical limit is
+reading the file, hashing it (on every core) and unpickling it one after the other:
+`read + hash + pickle.load`, measured here on the same file.
+"""
 
 from __future__ import annotations
 
+import pickle
 import time
 
 from common import Measure, interleave, joblib_dump_fsync, joblib_load, pickle_dump_fsync, pickle_load, run_cell
@@ -26,7 +32,17 @@ def run(opts, results, ip, home, models: dict) -> None:
             registry.load(ref)
             return time.perf_counter() - start
 
+        def read_hash_load():
+            import blake3
+
+            start = time.perf_counter()
+            data = raw_pkl.read_bytes()
+            blake3.blake3(data, max_threads=blake3.blake3.AUTO).hexdigest()
+            pickle.loads(data)
+            return time.perf_counter() - start
+
         cases = {"load": load,
+                 "read_hash_load": read_hash_load,
                  "restore": lambda: run_cell(ip, f"%restore {ref} --as restored"),
                  "pickle": lambda: pickle_load(raw_pkl),
                  "joblib": lambda: joblib_load(raw_jl)}
@@ -52,6 +68,8 @@ def run(opts, results, ip, home, models: dict) -> None:
                                  samples["load"]))
         results.add(Measure(scenario, "%restore NAME@VERSION (cell)", "nbmodels", samples["restore"]))
         raw = results.add(Measure(scenario, "pickle.load (no verification)", "baseline", samples["pickle"]))
+        limit = results.add(Measure(scenario, "read + BLAKE3 (all cores) + pickle.loads", "baseline",
+                                    samples["read_hash_load"], note="hash first, as nbmodels"))
         results.add(Measure(scenario, "joblib.load (no verification)", "baseline", samples["joblib"]))
         if opts.mlflow:
             fast = results.add(Measure(scenario, "mlflow.sklearn.load_model(models:/NAME/V)",
@@ -61,7 +79,8 @@ def run(opts, results, ip, home, models: dict) -> None:
             results.target(scenario, f"{size} MLflow fastest / nbmodels", fast.median / nb.median,
                            1.0, "min", "x")
             del default
-        if size == "large":
-            results.target(scenario, "large load / pickle.load", nb.median / raw.median, 1.4, "max", "x")
+        if size == "large":  # a small load is mostly resolving the REF, not the object
+            results.target(scenario, "large load / (read + hash + pickle.load)",
+                           nb.median / limit.median, 1.15, "max", "x")
     ip.user_ns.pop("restored", None)
     registry.close()

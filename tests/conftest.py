@@ -13,7 +13,7 @@ def registry_home(tmp_path, monkeypatch):
     monkeypatch.setenv("NBMODELS_HOME", str(home))
     monkeypatch.chdir(tmp_path)
     api.session.home = None
-    api.session.tracking = None
+    api.session.just_tracked = {}
     api.session.last_run_id = None
     api.session.registries.clear()
     yield home

@@ -127,3 +127,25 @@ def test_magics_have_help_with_examples(trained):
     for magic in ("compare", "models"):
         doc = trained.find_line_magic(magic).__doc__
         assert "Example" in doc and f"%{magic}" in doc
+
+
+def test_compare_on_takes_expressions(trained):
+    """Issue 8 item 8: `--on d.data d.target` (and subscripts) are evaluated in the kernel."""
+    trained.run_cell("from types import SimpleNamespace\n"
+                     "d = SimpleNamespace(data=X_test, target=y_test)\n"
+                     "sets = {'test': (X_test, y_test)}")
+    expected = displayed(trained, "compare", "clf@1.0.0 clf@2.0.0 --on X_test y_test")
+    for on in ("d.data d.target", 'sets["test"][0] sets["test"][1]'):
+        data = displayed(trained, "compare", f"clf@1.0.0 clf@2.0.0 --on {on}")
+        assert "Scores on the given data" in data["text/html"]
+        assert data["text/plain"] == expected["text/plain"]
+    with pytest.raises(UsageError, match=r"--on: cannot evaluate 'd.nope': AttributeError"):
+        trained.run_line_magic("compare", "clf@1.0.0 clf@2.0.0 --on d.nope d.target")
+
+
+def test_compare_and_models_lines_are_split_like_a_posix_shell(trained):
+    """Issue 8 item 1: quotes as in a shell; an unterminated one is one line."""
+    text = displayed(trained, "compare", "'clf@1.0.0' \"clf@2.0.0\"")["text/plain"]
+    assert text.startswith("Comparing clf@1.0.0 ↔ clf@2.0.0")
+    with pytest.raises(UsageError, match="^%compare: cannot read"):
+        trained.run_line_magic("compare", "clf@1.0.0 'clf@2.0.0")

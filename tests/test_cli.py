@@ -74,6 +74,9 @@ BAD = [
     ["stage", "bc@1.0.0", "prod"],
     ["stage", "bc@8.0.0", "production"],
     ["history", "nosuch"],
+    ["show", "bc@1.0.0\n"],
+    ["versions", "bc\n"],
+    ["stage", "bc@1.0.0\n", "staging"],
     ["runs", "--nosuchflag"],
     ["nosuchcommand"],
     [],
@@ -104,8 +107,9 @@ def test_verify_exits_2_and_lists_every_damaged_object(filled, capsys):
 
 def test_gc_dry_run_and_json(filled, capsys):
     code, out, _ = _run(capsys, "gc", "--dry-run", "--json")
-    assert code == 0 and json.loads(out) == {"dry_run": True, "objects": [], "temp_files": [],
-                                             "bytes": 0}
+    assert code == 0 and json.loads(out) == {
+        "dry_run": True, "objects": [], "temp_files": [], "bytes": 0, "kept_objects": 0,
+        "kept_objects_bytes": 0, "kept_temp_files": 0, "kept_temp_bytes": 0, "grace_s": 3600}
     assert _run(capsys, "verify")[0] == 0
 
 
@@ -134,3 +138,67 @@ def test_output_cut_short_by_a_pipe_is_not_an_error(filled):
     result = subprocess.run(f"{sys.executable} -m nbmodels.cli runs --json | head -c 10",
                             shell=True, capture_output=True, text=True, env=env)
     assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+
+
+def _strict_loads(text):
+    def refuse(token):
+        raise ValueError(f"not strict JSON: {token}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_output_is_strict_with_nan_and_infinite_values(registry, capsys):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = [[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]], [0, 0, 0, 1, 1, 1]
+    search = GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=2).fit(X, y)
+    record_fit(registry, search, "search.fit(X, y)", val_loss=float("nan"), top=float("inf"))
+    registry.register(search, "grid")
+    runs = _strict_loads(_run(capsys, "runs", "--json")[1])
+    assert runs[0]["params"]["error_score"] is None and runs[0]["metrics"]["val_loss"] is None
+    assert runs[0]["params"]["top"] is None
+    versions = _strict_loads(_run(capsys, "versions", "grid", "--json")[1])
+    assert versions[0]["metrics"]["val_loss"] is None
+    assert _strict_loads(_run(capsys, "models", "--json")[1])[0]["key_metric_value"] is None
+    assert _strict_loads(_run(capsys, "show", "grid", "--json")[1])["params"]["error_score"] is None
+    record_fit(registry, search, "search.fit(X, y)  # again", val_loss=0.5)
+    run_ids = [r.id for r in registry.list_runs()]
+    diff = _strict_loads(_run(capsys, "diff", *run_ids, "--json")[1])
+    assert diff["metrics"][0]["values"][f"{run_ids[1]}"] is None
+    code, out, _ = _run(capsys, "versions", "grid")
+    assert code == 0 and "nan" in out
+
+
+def test_terminal_output_never_passes_control_characters(registry, capsys):
+    from datetime import datetime, timezone
+
+    from sklearn.linear_model import LogisticRegression
+
+    from nbmodels.registry import CellRecord
+
+    hostile = "\x1b]0;owned\x07\x1b[2J\x9b31m\r\u202e"
+    X, y = [[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1]
+    for c in (1.0, 0.5):
+        model = LogisticRegression(C=c).fit(X, y)
+        now = datetime.now(timezone.utc)
+        registry.record_run(CellRecord(
+            source=f"clf = fit({c})  # {hostile}\nnote = '{hostile}'", experiment=f"exp{hostile}",
+            status="ok", started_at=now, ended_at=now, values={"model": model, "label": hostile},
+            note=hostile, tags={"owner": hostile}))
+        registry.register(model, "m", note=hostile, tags={"t": hostile})
+    registry.set_stage("m@1.0.0", "staging", note=hostile)
+    run_id = registry.list_runs()[0].id
+    outputs = []
+    for argv in (["runs"], ["versions", "m"], ["models"], ["history", "m"], ["show", "m"],
+                 ["show", run_id], ["diff", "m@1.0.0", "m@1.1.0"],
+                 ["stage", "m@1.1.0", "production", "--note", hostile], ["versions", hostile]):
+        code, out, err = _run(capsys, *argv)
+        outputs.append(out + err)
+    for text in outputs:
+        assert not any(ch in text for ch in "\x1b\x07\x9b\r\u202e"), repr(text)
+    shown = outputs[5]
+    assert "\\x1b]0;owned\\x07" in shown  # escaped, visible, not dropped
+    assert "\n" in shown.split("source:", 1)[1]  # cell code keeps its lines
+    runs = json.loads(_run(capsys, "runs", "--json")[1])  # JSON escapes them itself
+    assert runs[0]["note"] == hostile

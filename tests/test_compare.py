@@ -366,3 +366,22 @@ def test_the_engine_does_not_import_widgets():
     code = ("import sys, nbmodels.comparison; "
             "assert 'ipywidgets' not in sys.modules and 'IPython' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_to_text_keeps_small_and_large_numbers(registry, data):
+    from sklearn.linear_model import LogisticRegression as LR
+
+    X_train, _, y_train, _ = data
+    refs = []
+    for tol, loss in ((1e-9, 1e-9), (1e-4, 2.5e-9)):
+        model = LR(tol=tol, max_iter=200).fit(X_train, y_train)
+        _clock[0] += timedelta(seconds=5)
+        refs.append(registry.record_run(CellRecord(
+            source=f"clf = LR(tol={tol})", experiment="tiny", status="ok", started_at=_clock[0],
+            ended_at=_clock[0], values={"clf": model, "val_loss": loss, "big": 123456789.0},
+            inputs={"X_train": X_train})).id)
+    text = registry.compare(*refs).to_text()
+    params = text.split("== Params")[1].split("==")[0]
+    assert "1e-09" in params and "0.0001" in params and " 0.0 " not in params
+    metrics = text.split("== Metrics")[1].split("==")[0]
+    assert "1e-09" in metrics and "2.5e-09" in metrics and "1.5e-09" in metrics

@@ -1,15 +1,18 @@
-"""Object files: the pipelined writer and the parallel verifying loader keep the same
-guarantees as writing and reading inline (names are hashes, damage is refused)."""
+"""Object files: names are the hash of exactly the bytes written, damage is refused before a
+byte is deserialized, damaged files heal when stored again, a bad value fails alone."""
 
 from __future__ import annotations
+
+import pickle
+import threading
+import tracemalloc
 
 import blake3
 import numpy as np
 import pytest
 
 from nbmodels import IntegrityError
-from nbmodels import objects as objects_module
-from nbmodels.objects import ObjectStore, UnstorableObject
+from nbmodels.objects import ObjectStore, UnstorableObject, writer as writer_module
 
 
 @pytest.fixture
@@ -17,7 +20,7 @@ def store(tmp_path):
     return ObjectStore(tmp_path / "objects")
 
 
-def _big():  # several chunks and above the parallel-load threshold
+def _big():  # several writer buffers
     return {"weights": np.arange(1_500_000, dtype=np.float64), "meta": list(range(50_000))}
 
 
@@ -25,7 +28,7 @@ def test_large_object_round_trips_and_is_named_by_its_bytes(store):
     obj = _big()
     stored = store.put(obj)
     data = store.path(stored.hash).read_bytes()
-    assert len(data) == stored.size > objects_module._PARALLEL_LOAD_BYTES
+    assert len(data) == stored.size > 4 * writer_module.PIECE
     assert blake3.blake3(data).hexdigest() == stored.hash
     loaded = store.get(stored.hash)
     np.testing.assert_array_equal(loaded["weights"], obj["weights"])
@@ -40,7 +43,7 @@ def test_storing_the_same_bytes_again_writes_nothing_new(store):
     assert store.temp_files() == [] and list(store.hashes()) == [first.hash]
 
 
-@pytest.mark.parametrize("make", [_big, lambda: {"small": 1}], ids=["parallel", "inline"])
+@pytest.mark.parametrize("make", [_big, lambda: {"small": 1}], ids=["large", "small"])
 def test_a_flipped_byte_is_refused_on_load(store, make):
     stored = store.put(make())
     path = store.path(stored.hash)
@@ -61,10 +64,138 @@ def test_truncated_large_object_is_refused(store):
 
 def test_over_the_limit_mid_stream_leaves_nothing_behind(store):
     with pytest.raises(UnstorableObject, match="size limit"):
-        store.put(_big(), max_bytes=3 * objects_module._CHUNK)
+        store.put({"meta": list(range(1_000_000))}, max_bytes=3 * writer_module.PIECE)
     assert store.temp_files() == [] and list(store.hashes()) == []
 
 
 def test_joblib_objects_still_load_verified(store):
     stored = store.put(_big(), serializer="joblib")
     assert store.get(stored.hash, "joblib")["meta"][-1] == 49_999
+
+
+# ---- corrupt at birth (issue 9, item 3) -------------------------------------------------------
+
+def test_an_array_mutated_while_it_is_saved_gives_a_file_that_matches_its_name(store):
+    weights = np.zeros(4_000_000)  # 32 MB: many buffers, so the save takes a while
+    stop = threading.Event()
+
+    def mutate():
+        value = 0.0
+        while not stop.is_set():
+            value += 1
+            weights[::4096] = value  # touches every page, releasing the GIL often
+
+    thread = threading.Thread(target=mutate)
+    thread.start()
+    try:
+        stored = [store.put(weights) for _ in range(5)]
+    finally:
+        stop.set()
+        thread.join()
+    for item in stored:
+        assert store.check(item.hash), "the file does not hash to its name"
+
+
+# ---- healing (item 4) -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("damage", ["flip", "truncate"])
+def test_storing_bytes_whose_file_is_damaged_replaces_the_file(store, damage):
+    first = store.put(_big())
+    path = store.path(first.hash)
+    data = bytearray(path.read_bytes())
+    if damage == "flip":
+        data[len(data) // 3] ^= 0x01
+    else:
+        del data[len(data) // 2:]
+    path.write_bytes(bytes(data))
+    again = store.put(_big())
+    assert again.hash == first.hash and again.written
+    assert store.check(first.hash)
+    assert store.get(first.hash)["meta"][-1] == 49_999
+
+
+# ---- one bad value (item 5) -------------------------------------------------------------------
+
+class _Raises:
+    def __init__(self, error):
+        self.error = error
+
+    def __reduce__(self):
+        raise self.error
+
+
+@pytest.mark.parametrize("error", [RuntimeError("boom"), KeyError("gone"),
+                                   NotImplementedError("no"), ZeroDivisionError("x")])
+def test_any_error_while_pickling_is_unstorable_with_its_reason(store, error):
+    with pytest.raises(UnstorableObject) as caught:
+        store.put({"fine": 1, "bad": _Raises(error)})
+    assert type(error).__name__ in caught.value.reason
+    assert store.temp_files() == [] and list(store.hashes()) == []
+
+
+class _Blocks:
+    def __init__(self):
+        self.release = threading.Event()
+
+    def __reduce__(self):
+        self.release.wait(60)  # a __reduce__ that does not return (until the test ends)
+        return (dict, ())
+
+
+def test_a_value_whose_pickling_blocks_is_abandoned_after_the_timeout(store):
+    value = _Blocks()
+    try:
+        with pytest.raises(UnstorableObject, match="capture_timeout_s"):
+            store.put(["x" * 5_000_000, value], timeout_s=0.5)
+        assert store.temp_files() == []  # removed at once, while the thread still runs
+        assert store.put({"next": 1}, timeout_s=0.5).written  # the store still works
+    finally:
+        value.release.set()
+
+
+@pytest.mark.parametrize("kind", ["memmap", "strided"])
+def test_an_array_over_the_limit_is_refused_before_it_is_copied(store, tmp_path, kind):
+    if kind == "memmap":
+        array = np.memmap(tmp_path / "big.dat", dtype=np.float64, mode="w+", shape=(8_000_000,))
+    else:
+        array = np.ones((4_000, 4_000))[:, ::2]  # 64 MB, not contiguous
+    tracemalloc.start()
+    try:
+        with pytest.raises(UnstorableObject, match="size limit"):
+            store.put(array, max_bytes=2**20)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20, f"{peak / 2**20:.0f} MB allocated: the array was copied"
+
+
+# ---- hash before any byte is unpickled (item 7) -------------------------------------------------
+
+def _tampered_object(store, tmp_path):
+    """An object file whose bytes were replaced by a pickle that creates a marker file."""
+    marker = tmp_path / "pwned"
+    stored = store.put({"model": "weights"})
+    payload = (b"cbuiltins\nexec\n(V" + f"open({str(marker)!r}, 'w').close()".encode()
+               + b"\ntR.")
+    store.path(stored.hash).write_bytes(payload)
+    return stored.hash, marker
+
+
+def test_a_tampered_pickle_never_runs(store, tmp_path):
+    digest, marker = _tampered_object(store, tmp_path)
+    pickle.loads(store.path(digest).read_bytes())  # the payload works when unpickled...
+    assert marker.exists()
+    marker.unlink()
+    with pytest.raises(IntegrityError):
+        store.get(digest)
+    assert not marker.exists()  # ...and is never unpickled by a load
+
+
+# ---- object names from the database (item 9) -----------------------------------------------------
+
+@pytest.mark.parametrize("name", ["../../x", "/etc/passwd", "AB" * 32, "0" * 63, "0" * 64 + "/"])
+def test_a_name_that_is_not_a_hash_never_becomes_a_path(store, name):
+    with pytest.raises(IntegrityError, match="not a 64-character hex hash"):
+        store.get(name)
+    with pytest.raises(IntegrityError):
+        store.path(name)

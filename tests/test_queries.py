@@ -58,7 +58,7 @@ def test_where_on_fixed_columns_tags_and_missing_values(registry, runs):
 def test_bad_column_operator_or_order_is_a_user_error(registry, runs):
     with pytest.raises(InvalidInputError, match="bad run column"):
         registry.runs(where={"accuracy": 1})
-    with pytest.raises(InvalidInputError, match="bad operator"):
+    with pytest.raises(InvalidInputError, match="bad (test|operator)"):
         registry.runs(where={"metrics.accuracy": ("~", 1)})
     with pytest.raises(InvalidInputError, match="bad order_by"):
         registry.runs(order_by="metrics.accuracy sideways")
@@ -91,3 +91,49 @@ def test_list_versions_matches_the_row_by_row_decoding(registry):
     rows = registry.store.query("SELECT * FROM versions WHERE name = 'm' ORDER BY major, minor, patch")
     assert registry.list_versions("m") == [version_from_row(r) for r in rows]
     assert registry.list_versions("m")[-1].signature is not None
+
+
+def test_nan_and_infinite_values_list_sort_and_filter(registry):
+    import math
+
+    nan, inf = float("nan"), float("inf")
+    ids = [_run(registry, 0, missing=nan, val_loss=nan).id,
+           _run(registry, 1, missing=1.0, val_loss=0.5).id,
+           _run(registry, 2, missing=inf, val_loss=-inf).id,
+           _run(registry, 3, missing=-inf, val_loss=inf).id]
+    frame = registry.runs()  # newest first
+    assert math.isnan(frame["params.missing"].iloc[3])
+    assert frame["params.missing"].tolist()[:3] == [-inf, inf, 1.0]
+    ascending = registry.runs(order_by="metrics.val_loss")
+    assert ascending["id"].tolist() == [ids[2], ids[1], ids[3], ids[0]]  # NaN sorts last
+    assert registry.runs(order_by="metrics.val_loss DESC")["id"].tolist() == \
+        [ids[3], ids[1], ids[2], ids[0]]
+    below = registry.runs(where={"metrics.val_loss": ("<", 1)})
+    assert below["id"].tolist() == [ids[2], ids[1]]  # neither NaN nor +inf
+    assert registry.runs(where={"metrics.val_loss": (">", 0)})["id"].tolist() == [ids[3], ids[1]]
+    assert registry.runs(where={"params.missing": nan})["id"].tolist() == [ids[0]]
+    assert registry.runs(where={"params.missing": inf})["id"].tolist() == [ids[2]]
+    assert len(registry.runs(where={"params.missing": ("!=", nan)})) == 3
+
+
+def test_a_grid_search_with_nan_scores_registers_and_lists(registry):
+    import math
+
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+
+    from tests.helpers import record_fit
+
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    y = (X[:, 0] > 0).astype(int)
+    search = GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=2).fit(X, y)
+    assert math.isnan(search.error_score)
+    record_fit(registry, search, "search.fit(X, y)", val_loss=float("nan"))
+    registry.register(search, "grid")
+    versions = registry.versions("grid")
+    assert math.isnan(versions.loc[0, "params.error_score"])
+    assert math.isnan(versions.loc[0, "metrics.val_loss"])
+    assert math.isnan(registry.models().loc[0, "key_metric_value"])
+    assert math.isnan(registry.get("grid").metrics["val_loss"])
+    assert len(registry.runs(order_by="params.error_score")) == 1

@@ -303,3 +303,68 @@ def test_a_new_version_keeps_the_models_creation_time(registry):
     registry.register({"w": 2}, "m")
     row = registry.store.one("SELECT created_at, updated_at FROM models WHERE name = 'm'")
     assert row["created_at"] == created and row["updated_at"] >= created
+
+
+@pytest.mark.parametrize("bad", ["m\n", "m\r\n", "m\x1b[31m", "m\t", "m\x00", "m\u2028"])
+def test_a_control_character_in_a_name_or_version_is_refused_and_writes_nothing(registry, bad):
+    registry.register({"w": 1}, "ok")
+    files = sorted(registry.objects.root.rglob("*"))
+    for attempt in (lambda: registry.register({"w": 2}, bad),
+                    lambda: registry.register({"w": 2}, "ok", version="2.0.0" + bad[1:]),
+                    lambda: registry.register({"w": 2}, "ok", version=bad[1:] + "2.0.0")):
+        with pytest.raises(InvalidInputError) as caught:
+            attempt()
+        assert "\n" not in str(caught.value) and "\x1b" not in str(caught.value)
+    assert sorted(registry.objects.root.rglob("*")) == files
+    assert registry.models()["name"].tolist() == ["ok"]
+    assert registry.versions("ok")["version"].tolist() == ["1.0.0"]
+    for ref in ("ok" + bad, "ok@1.0.0" + bad, "ok@latest" + bad, "ok@production" + bad):
+        with pytest.raises(InvalidInputError):
+            registry.get(ref)
+    record_fit(registry, None, "a = 1")
+    with pytest.raises(InvalidInputError):
+        registry.run(registry.list_runs()[0].id + bad[1:])
+
+
+def test_unicode_letters_and_digits_make_model_names(registry):
+    import unicodedata
+
+    for name in ("modèle", "模型", "Ωmega-2.1_x", "٣d", "café"):
+        registry.register({"name": name}, name)
+        assert registry.get(f"{name}@1.0.0").name == name
+        assert registry.get(name).version == "1.0.0"
+    assert {"modèle", "模型", "Ωmega-2.1_x", "٣d", "café"} == set(registry.models()["name"])
+    decomposed = unicodedata.normalize("NFD", "café")  # as some keyboards and file systems give it
+    assert registry.get(decomposed).name == "café"
+    assert registry.register({"name": "café"}, decomposed).created is False
+    for bad in ("_modèle", "-x", "é!", "a b", "x" * 129, "1.2٫3"):
+        with pytest.raises(InvalidInputError):
+            registry.register({"w": 1}, bad)
+    with pytest.raises(InvalidInputError):
+        registry.register({"w": 1}, "m", version="1.٢.0")  # only ASCII digits in versions
+
+
+def test_log_metric_after_register_updates_the_version_too(registry, tabular):
+    import nbmodels
+    from nbmodels import api
+    from sklearn.linear_model import LogisticRegression
+
+    frame, target = tabular
+    model = record_fit(registry, LogisticRegression().fit(frame[["age"]], target), "fit",
+                       accuracy=0.8)
+    api.session.last_run_id = registry.list_runs()[0].id
+    registry.register(model, "m")
+    nbmodels.log_metric("auc", 0.91)
+    nbmodels.log_param("threshold", 0.4)
+    version = registry.get("m@1.0.0")
+    assert version.metrics == {"accuracy": 0.8, "auc": 0.91}
+    assert version.params["threshold"] == 0.4
+    assert registry.versions("m").loc[0, "metrics.auc"] == 0.91
+    # the next version compares with the metrics the version has now, not those it had
+    again = record_fit(registry, LogisticRegression(C=0.5).fit(frame[["age"]], target), "fit",
+                       accuracy=0.8)
+    registry.update_run_values(registry.list_runs()[0].id, metrics={"auc": 0.91},
+                               params={"threshold": 0.4})
+    second = registry.register(again, "m")
+    assert "metrics" not in second.bump_reason and "threshold" not in second.bump_reason, \
+        second.bump_reason

@@ -14,8 +14,9 @@ import os
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from nbmodels.errors import (AmbiguousRefError, ConflictError, IntegrityError, InvalidInputError,
-                             NbModelsError, NotFoundError)
+from nbmodels.errors import (AmbiguousRefError, ConflictError, DatabaseDamagedError,
+                             IntegrityError, InvalidInputError, NbModelsError, NotFoundError,
+                             ReadOnlyRegistryError)
 from nbmodels.server.handlers import ERROR_STATUS, jsonable, status_for
 
 from .helpers import record_fit
@@ -295,9 +296,12 @@ def test_every_registry_error_has_one_status():
     assert status_for(AmbiguousRefError("x")) == 400
     assert status_for(ConflictError("x")) == 409
     assert status_for(IntegrityError("x")) == 500
+    assert status_for(DatabaseDamagedError("x")) == 503
+    assert status_for(ReadOnlyRegistryError("x")) == 403
     assert status_for(NbModelsError("x")) == 500
     assert set(ERROR_STATUS) == {NotFoundError, InvalidInputError, AmbiguousRefError,
-                                 ConflictError, IntegrityError}
+                                 ConflictError, IntegrityError, DatabaseDamagedError,
+                                 ReadOnlyRegistryError}
 
 
 def test_non_finite_metrics_become_null():

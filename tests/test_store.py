@@ -85,3 +85,46 @@ def test_two_processes_tracking_and_registering_at_once(tmp_path):
     versions = registry.versions("shared")
     assert len(versions) == 20 and versions["version"].is_unique
     assert registry.verify().ok
+
+
+def test_registry_with_bare_nan_in_its_json_lists_after_opening(tmp_path):
+    """Registries written before non-finite floats were encoded hold Python's bare `NaN` and
+    `Infinity` tokens, which SQLite's JSON functions reject: opening one rewrites them."""
+    import math
+
+    home = tmp_path / "old"
+    shutil.copytree(FIXTURE_V1, home)
+    with sqlite3.connect(home / "registry.db") as conn:
+        conn.execute("""UPDATE runs SET params = '{"threshold": 0.5, "missing": NaN}',
+                        metrics = '{"accuracy": NaN, "val_loss": Infinity, "lo": -Infinity}'""")
+        conn.execute("""UPDATE versions SET metrics = '{"accuracy": NaN}',
+                        params = '{"missing": NaN}', facts = '{"params": {"missing": NaN}}'""")
+        conn.execute("""UPDATE variables SET data = '{"stats": {"x": {"mean": NaN}}}'""")
+    registry = Registry(home)
+    runs = registry.runs(order_by="metrics.val_loss DESC", where={"params.threshold": 0.5})
+    assert math.isnan(runs.loc[0, "params.missing"]) and math.isnan(runs.loc[0, "metrics.accuracy"])
+    assert runs.loc[0, "metrics.val_loss"] == math.inf and runs.loc[0, "metrics.lo"] == -math.inf
+    assert math.isnan(registry.versions("legacy").loc[0, "metrics.accuracy"])
+    assert math.isnan(registry.models().loc[0, "key_metric_value"])
+    assert math.isnan(registry.run("01JD3F0000000000000000V1RN").variables[0].data["stats"]["x"]["mean"])
+    with sqlite3.connect(home / "registry.db") as conn:
+        for table, column in [("runs", "params"), ("runs", "metrics"), ("versions", "metrics"),
+                              ("versions", "facts"), ("variables", "data")]:
+            assert conn.execute(f"SELECT min(json_valid({column})) FROM {table} "
+                                f"WHERE {column} IS NOT NULL").fetchone() == (1,), (table, column)
+
+
+def test_non_finite_floats_are_stored_as_json_sqlite_reads():
+    import math
+
+    from nbmodels.store import decode_json, encode_json
+
+    value = {"nan": math.nan, "inf": math.inf, "ninf": -math.inf, "list": [math.nan, 1.5],
+             "text": "NaN and -Infinity stay text", "none": None}
+    text = encode_json(value)
+    assert "NaN," not in text and "Infinity," not in text
+    assert sqlite3.connect(":memory:").execute("SELECT json_valid(?)", [text]).fetchone() == (1,)
+    back = decode_json(text)
+    assert math.isnan(back["nan"]) and math.isnan(back["list"][0]) and back["list"][1] == 1.5
+    assert back["inf"] == math.inf and back["ninf"] == -math.inf and back["none"] is None
+    assert back["text"] == value["text"]

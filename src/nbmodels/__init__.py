@@ -3,14 +3,16 @@
 `import nbmodels` stays light: the registry, pandas and IPython load when first used.
 """
 
-from .errors import (AmbiguousRefError, ConflictError, IntegrityError, InvalidInputError,
-                     NbModelsError, NotFoundError, PackageVersionWarning)
+from .errors import (AmbiguousRefError, ConflictError, DatabaseDamagedError, IntegrityError,
+                     InvalidInputError, NbModelsError, NotFoundError, PackageVersionWarning,
+                     ReadOnlyRegistryError, UntrustedObjectError)
 
 __version__ = "0.1.0"
 __all__ = [
     "Registry", "load", "compare", "log_param", "log_metric", "last_run",
     "NbModelsError", "NotFoundError", "AmbiguousRefError", "InvalidInputError",
-    "ConflictError", "IntegrityError", "PackageVersionWarning",
+    "ConflictError", "IntegrityError", "DatabaseDamagedError", "ReadOnlyRegistryError",
+    "PackageVersionWarning", "UntrustedObjectError",
 ]
 
 

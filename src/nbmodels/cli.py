@@ -1,17 +1,19 @@
 """`nbmodels [--home PATH] COMMAND`: the registry from a shell or a CI/CD pipeline.
 
 Every command makes one `Registry` call and prints it, as a table or with `--json` as the
-records' own JSON. Exit status: 0 success, 1 a user error (one line on stderr), 2 `verify`
-found damage.
+records' own JSON. Exit status: 0 success, 1 a user error (one line on stderr, also for a
+damaged or read-only registry), 2 `verify` found damage (or `backup` could not copy an
+object).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
 import sys
 
 from .errors import NbModelsError
+from .jsoncodec import dumps_strict
 
 EXIT_USER_ERROR = 1
 EXIT_DAMAGE = 2
@@ -57,19 +59,35 @@ def build_parser() -> argparse.ArgumentParser:
     command("history", "Show the stage changes of a model (audit trail).").add_argument("name")
     command("gc", "Remove unreferenced objects and leftover temp files.").add_argument(
         "--dry-run", action="store_true", help="Only list what would be removed.")
-    command("verify", "Check every object's hash and every row's object; exit 2 on damage.")
+    command("verify", "Check the database, every object's hash and every row's object; "
+                      "exit 2 on damage.")
+    backup = command("backup", "Copy the registry (database and objects, hash-checked) into a "
+                               "new folder, consistently while kernels write; exit 2 when an "
+                               "object could not be copied.")
+    backup.add_argument("dest", help="A new (or empty) folder: the copy is a registry.")
+    backup.add_argument("--link", action="store_true",
+                        help="Hard-link objects instead of copying them when on the same disk.")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; what it prints reaches the terminal with control characters
+    escaped (a note holding `ESC]0;...BEL` is shown as `\\x1b]0;...\\x07`, not obeyed)."""
+    with contextlib.redirect_stdout(_Escaping(sys.stdout)), \
+            contextlib.redirect_stderr(_Escaping(sys.stderr)):
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
         from .registry import Registry
 
         return _COMMANDS[args.command](Registry(args.home), args)
     except (NbModelsError, _UsageError) as exc:
-        print(f"nbmodels: error: {exc}" if isinstance(exc, NbModelsError) else str(exc),
-              file=sys.stderr)
+        message = f"nbmodels: error: {exc}" if isinstance(exc, NbModelsError) else str(exc)
+        # one line, whatever the input it quotes (argparse quotes arguments raw)
+        print(message.replace("\n", "\\n"), file=sys.stderr)
         return EXIT_USER_ERROR
     except BrokenPipeError:  # `nbmodels runs | head`: the reader left, nothing is wrong
         sys.stderr.close()
@@ -134,9 +152,7 @@ def _gc(registry, args) -> int:
     if args.json:
         _print_json(report.to_dict())
     else:
-        verb = "would remove" if report.dry_run else "removed"
-        print(f"{verb} {len(report.objects)} objects and {len(report.temp_files)} temp files "
-              f"({report.bytes} bytes)")
+        print("\n".join(report.lines()))
         for digest in report.objects:
             print(f"  {digest}")
     return 0
@@ -154,8 +170,48 @@ def _verify(registry, args) -> int:
     return 0 if report.ok else EXIT_DAMAGE
 
 
+def _backup(registry, args) -> int:
+    report = registry.backup(args.dest, link=args.link)
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(f"backed up {report.runs} runs, {report.versions} versions and {report.objects} "
+              f"objects ({report.bytes} bytes) to {report.dest}"
+              + ("" if report.ok else f": {len(report.damage)} objects not copied"))
+        for damage in report.damage:
+            print(f"  {damage.kind}: {damage.what}: {damage.detail}")
+    return 0 if report.ok else EXIT_DAMAGE
+
+
 _COMMANDS = {"runs": _runs, "models": _models, "versions": _versions, "show": _show,
-             "diff": _diff, "stage": _stage, "history": _history, "gc": _gc, "verify": _verify}
+             "diff": _diff, "stage": _stage, "history": _history, "gc": _gc, "verify": _verify,
+             "backup": _backup}
+
+
+# C0 and C1 controls but tab and newline, and the Unicode line separators and bidi
+# overrides that reorder what a terminal shows: escaped, so they are seen and not obeyed.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))
+             if c not in (0x09, 0x0A)}
+_CONTROLS.update({c: f"\\u{c:04x}" for c in (0x061C, 0x200E, 0x200F, 0x2028, 0x2029,
+                                               *range(0x202A, 0x202F), *range(0x2066, 0x206A))})
+
+
+def terminal_text(text: str) -> str:
+    """`text` with every control character escaped (see `_CONTROLS`)."""
+    return text.translate(_CONTROLS)
+
+
+class _Escaping:
+    """A text stream that escapes control characters on their way to another."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(terminal_text(text))
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 def _pick(record: dict, keys: list[str]) -> dict:
@@ -173,8 +229,7 @@ def _emit(args, rows: list[dict], columns: list[str]) -> int:
 
 
 def _print_json(value) -> None:
-    json.dump(value, sys.stdout, indent=2, default=str)
-    print()
+    print(dumps_strict(value, indent=2))  # NaN and infinities as null: strict JSON
 
 
 def _print_table(rows: list[dict], columns: list[str]) -> None:

@@ -5,7 +5,10 @@
     ├── AmbiguousRefError (LookupError) a run id prefix that matches several runs
     ├── InvalidInputError (ValueError)  malformed REF, name, version, stage, tag
     ├── ConflictError                   the version already exists
-    └── IntegrityError                  an object's bytes do not match its hash
+    ├── IntegrityError                  an object's bytes do not match its hash
+    ├── UntrustedObjectError            a pickle while pickles are refused; unapproved skops types
+    ├── DatabaseDamagedError            registry.db is damaged (SQLite reports corruption)
+    └── ReadOnlyRegistryError (PermissionError)  a write to a registry this user cannot write
 
     NbModelsWarning (UserWarning)
     └── PackageVersionWarning           restored with other package versions than recorded
@@ -37,6 +40,19 @@ class ConflictError(NbModelsError):
 
 class IntegrityError(NbModelsError):
     """An object whose bytes no longer match the hash it is stored under."""
+
+
+class UntrustedObjectError(NbModelsError):
+    """An object that would run code or build types the user has not approved to load: a
+    pickle while `NBModels.allow_pickle` is False, or a skops file with untrusted types."""
+
+
+class DatabaseDamagedError(NbModelsError):
+    """The registry's database file is damaged: `nbmodels verify` says what, a backup restores it."""
+
+
+class ReadOnlyRegistryError(NbModelsError, PermissionError):
+    """A write to a registry that this user (or this file system) can only read."""
 
 
 class NbModelsWarning(UserWarning):

@@ -175,7 +175,7 @@ class VersionDetail(_Record):
 class Damage(_Record):
     """One damaged thing `verify` found: an object or a row."""
 
-    kind: str  # "object-missing", "object-corrupt", "row-dangling"
+    kind: str  # "database", "object-missing", "object-corrupt", "row-dangling"
     what: str
     detail: str
 
@@ -195,11 +195,68 @@ class VerifyReport(_Record):
 
 
 @dataclass(frozen=True)
+class BackupReport(_Record):
+    """What `backup` copied: the database's runs and versions and their objects. `damage`
+    lists objects it could not copy (missing or not matching their hash here)."""
+
+    dest: str
+    runs: int
+    versions: int
+    objects: int
+    bytes: int
+    damage: tuple[Damage, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.damage
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "ok": self.ok}
+
+
+@dataclass(frozen=True)
 class GCReport(_Record):
-    """What `gc` removed, or with `dry_run` would remove."""
+    """What `gc` removed, or with `dry_run` would remove, and what it kept for being
+    younger than `grace_s` (a save may still be writing it, or about to commit its rows)."""
 
     dry_run: bool
     objects: tuple[str, ...] = ()
     temp_files: tuple[str, ...] = ()
     bytes: int = 0
+    kept_objects: int = 0
+    kept_objects_bytes: int = 0
+    kept_temp_files: int = 0
+    kept_temp_bytes: int = 0
+    grace_s: int = 3600
+
+    def lines(self) -> list[str]:
+        """What happened, in words: what was removed, then what was kept and why."""
+        verb = "would remove" if self.dry_run else "removed"
+        age = f"younger than {_duration(self.grace_s)}"
+        found = [f"{verb} {_count(len(self.objects), 'unreferenced object')} and "
+                 f"{_count(len(self.temp_files), 'temp file')} ({_size(self.bytes)})"]
+        if self.kept_temp_files:
+            found.append(f"kept {_count(self.kept_temp_files, 'temp file')} "
+                         f"({_size(self.kept_temp_bytes)}) {age}: a save may still be writing "
+                         "them (a killed save's are removed once they are older)")
+        if self.kept_objects:
+            found.append(f"kept {_count(self.kept_objects, 'unreferenced object')} "
+                         f"({_size(self.kept_objects_bytes)}) {age}: a writer may be about to "
+                         "commit rows that use them")
+        return found
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def _duration(seconds: int) -> str:
+    return f"{seconds // 3600} h" if seconds % 3600 == 0 else f"{seconds // 60} min"
 

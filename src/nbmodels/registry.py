@@ -9,24 +9,30 @@ from __future__ import annotations
 
 import getpass
 import json
+import math
 import os
 import warnings
-from dataclasses import dataclass, field
 from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any, Iterable
 
 from . import capture
-from .config import resolve_home
-from .errors import (AmbiguousRefError, ConflictError, InvalidInputError, NotFoundError,
-                     PackageVersionWarning)
-from .objects import ObjectStore, StoredObject, UnstorableObject
-from .records import (STAGES, GCReport, ModelSummary, ModelVersion, Run, Transition,
-                      VerifyReport, VersionDetail, Damage)
+from .config import pickle_allowed, resolve_home
+from .errors import (AmbiguousRefError, ConflictError, IntegrityError, InvalidInputError,
+                     NotFoundError, PackageVersionWarning, UntrustedObjectError)
+from .facts import stored_facts, version_facts, with_logged
+from .jsoncodec import NAN_SQL, decode_json
+from . import formats
+from .objects import (DEFAULT_TIMEOUT_S, ObjectStore, StoredObject, UnstorableObject,
+                      valid_hash)
+from .records import (STAGES, BackupReport, GCReport, ModelSummary, ModelVersion, Run,
+                      Transition, VerifyReport, VersionDetail, Damage)
+from .tracking import CellRecord  # noqa: F401  (re-exported: the record a tracked cell makes)
+from .dbfile import guard_errors
 from .store import (Store, encode_json, run_from_row, transition_from_row,
                     version_from_row)
-from .versioning import (BUMPS, Ref, bumped, check_model_name, check_stage, did_you_mean,
-                         infer_bump, parse_ref, parse_version)
+from .versioning import (BUMPS, Ref, bumped, check_model_name, check_stage, check_tags,
+                         check_text, did_you_mean, infer_bump, parse_ref, parse_version)
 
 DEFAULT_MAX_OBJECT_BYTES = 512 * 2**20
 GC_GRACE_S = 3600  # never collect files this young: a writer may be about to commit rows
@@ -38,29 +44,7 @@ _VERSION_FIELDS = ("name", "version", "stage", "run_id", "object_hash", "model_t
 _LOWER_IS_BETTER = ("loss", "error", "err", "rmse", "mse", "mae", "logloss", "mape")
 
 
-@dataclass
-class CellRecord:
-    """What a tracked cell produced, as the magic hands it to `Registry.record_run`."""
-
-    source: str
-    experiment: str
-    status: str
-    started_at: datetime
-    ended_at: datetime
-    values: dict[str, Any]  # names the cell bound or fitted, with their objects
-    inputs: dict[str, Any] = field(default_factory=dict)  # data read, existing before
-    input_summaries: dict[str, Any] = field(default_factory=dict)  # taken before the cell ran
-    note: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
-    param_names: tuple[str, ...] = ()
-    metric_names: tuple[str, ...] = ()
-    logged_params: dict[str, Any] = field(default_factory=dict)
-    logged_metrics: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-    notebook: str | None = None
-    git: dict | None = None
-
-
+@guard_errors  # a damaged registry.db is one DatabaseDamagedError line, from every method
 class Registry:
     """A model registry in a folder (default: see `nbmodels.config.resolve_home`)."""
 
@@ -68,6 +52,15 @@ class Registry:
         self.home = resolve_home(home)
         self.store = Store(self.home / "registry.db")
         self.objects = ObjectStore(self.home / "objects")
+        # seconds one value may take to serialize before it is listed as not captured
+        # (the magics set it from NBModels.capture_timeout_s)
+        self.capture_timeout_s: float | None = DEFAULT_TIMEOUT_S
+        # how models are stored when `register` is given no format (NBModels.serializer)
+        self.serializer = formats.DEFAULT
+        # whether pickled objects load (NBModels.allow_pickle, NBMODELS_ALLOW_PICKLE=0)
+        self.allow_pickle = pickle_allowed()
+        # skops types the user approved (NBModels.trusted_types)
+        self.trusted_types: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"Registry({str(self.home)!r})"
@@ -79,6 +72,9 @@ class Registry:
         """Store a tracked cell's run: its objects first, then its rows in one transaction."""
         from ulid import ULID
 
+        check_text(cell.experiment, "experiment")
+        check_text(cell.note, "note")
+        check_tags(cell.tags)
         run_id = str(ULID.from_datetime(cell.started_at))
         variables = [self._capture_variable(name, value, cell, max_object_bytes)
                      for name, value in sorted(cell.values.items())]
@@ -116,21 +112,28 @@ class Registry:
 
     def _capture_variable(self, name: str, value: Any, cell: CellRecord,
                           max_bytes: int | None) -> dict:
-        role = capture.role_of(name, value, cell.param_names, cell.metric_names)
+        computed = capture.cell_names(cell.source).computed  # cached: no second parse
+        role = capture.role_of(name, value, cell.param_names, cell.metric_names, computed)
         row = {"run_id": None, "name": name, "role": role, "type": capture.type_name(value),
                "object_hash": None, "size": None, "value": None, "data": None, "reason": None,
                "stored": None, "fingerprint": None}
         if role in ("param", "metric"):
             row["value"] = capture.json_value(value)
             return row
-        summary = capture.summarize_data(value) if role == "data" else None
+        try:  # one value that cannot be described never loses the run
+            summary = capture.summarize_data(value) if role == "data" else None
+            if role == "model":
+                row["data"] = encode_json({"params": capture.model_params(value),
+                                           "signature": capture.model_signature(value),
+                                           "importance": recorded_importance(value)})
+        except Exception as exc:  # noqa: BLE001
+            row["reason"] = f"not captured: {type(exc).__name__}: {exc}"
+            return row
+        reuse = summary.fingerprint if summary is not None and summary.complete else None
         if summary is not None:
             row["data"] = encode_json(_summary_dict(summary))
-            row["fingerprint"] = summary.fingerprint
-        if role == "model":
-            row["data"] = encode_json({"params": capture.model_params(value),
-                                       "signature": capture.model_signature(value)})
-        self._store_into(row, value, max_bytes, summary.fingerprint if summary else None)
+            row["fingerprint"] = reuse
+        self._store_safely(row, value, max_bytes, reuse)
         return row
 
     def _capture_input(self, name: str, value: Any, summary, max_bytes: int | None) -> dict:
@@ -142,17 +145,28 @@ class Registry:
         if max_bytes == 0:
             row["reason"] = "content not stored (NBModels.store_inputs is False)"
             return row
-        self._store_into(row, value, max_bytes, summary.fingerprint)
+        # An incomplete fingerprint (content not fully read) proves nothing: no reuse.
+        self._store_safely(row, value, max_bytes, summary.fingerprint if summary.complete else None)
         return row
+
+    def _store_safely(self, row: dict, value: Any, max_bytes: int | None,
+                      fingerprint: str | None) -> None:
+        """`_store_into`, and whatever else storing one value raises (a hostile
+        `__getattribute__` met before pickling) becomes that value's reason."""
+        try:
+            self._store_into(row, value, max_bytes, fingerprint)
+        except Exception as exc:  # noqa: BLE001  one value never loses the run
+            row["reason"] = f"not captured: {type(exc).__name__}: {exc}"
 
     def _store_into(self, row: dict, value: Any, max_bytes: int | None,
                     fingerprint: str | None) -> None:
         """Store `value` (or reuse the object already holding this data fingerprint) and
         note the object in `row`, or the reason it could not be stored."""
-        stored = self._object_for_fingerprint(fingerprint) if fingerprint else None
+        stored = self._object_for_fingerprint(fingerprint, value) if fingerprint else None
         if stored is None:
             try:
-                stored = self.objects.put(value, max_bytes=max_bytes)
+                stored = self.objects.put(value, self._run_format(row, value),
+                                          max_bytes=max_bytes, timeout_s=self.capture_timeout_s)
             except UnstorableObject as exc:
                 row["reason"] = exc.reason
                 return
@@ -160,17 +174,57 @@ class Registry:
         if "size" in row:
             row["size"] = stored.size
 
-    def _object_for_fingerprint(self, fingerprint: str) -> StoredObject | None:
+    def _run_format(self, row: dict, value: Any) -> str:
+        """A run stores its models as `serializer` says when that fits them (so `%register`
+        can reuse the bytes), everything else as the default pickle."""
+        if row.get("role") != "model" or self.serializer == formats.DEFAULT:
+            return formats.DEFAULT
+        try:
+            return formats.choose(value, self.serializer)
+        except formats.FormatError:
+            return formats.DEFAULT
+
+    def _object_for_fingerprint(self, fingerprint: str, value: Any) -> StoredObject | None:
         found = self.store.one("SELECT object_hash FROM data_objects WHERE fingerprint = ?",
                                [fingerprint])
-        return self._known_object(found["object_hash"]) if found else None
+        return self._known_object(found["object_hash"], value) if found else None
 
     def _insert_objects(self, rows: Iterable[dict]) -> None:
+        """Insert the `objects` rows for `rows`, inside the transaction that commits the
+        rows pointing at them. A file removed since it was stored (a `gc` that had judged
+        it an old orphan) is stored again from its value first: `gc` decides and removes
+        under this same write lock, so a file present now stays until the commit. Each
+        row's `stored`, `object_hash` and `size` follow what was stored."""
         now = _iso(_now())
-        self.store.insert("objects", (
-            {"hash": r["stored"].hash, "size": r["stored"].size,
-             "serializer": r["stored"].serializer, "type": r["type"], "created_at": now}
-            for r in rows if r.get("stored")), ignore=True)
+        found = []
+        for row in rows:
+            if row.get("stored") and not self.objects.present(row["stored"]):
+                self._store_again(row)
+            if row.get("stored"):
+                stored = row["stored"]
+                found.append({"hash": stored.hash, "size": stored.size,
+                              "serializer": stored.serializer, "type": row["type"],
+                              "created_at": now})
+        self.store.insert("objects", found, ignore=True)
+
+    def _store_again(self, row: dict) -> None:
+        stored = row["stored"]
+        try:
+            if stored.value is None:
+                raise UnstorableObject("its value is no longer at hand")
+            again = self.objects.put(stored.value, stored.serializer,
+                                     timeout_s=self.capture_timeout_s)
+        except UnstorableObject as exc:
+            if "reason" not in row:
+                raise IntegrityError(f"object {stored.hash[:12]} was removed before it was "
+                                     f"committed and cannot be stored again: {exc.reason}") from None
+            row.update(stored=None, object_hash=None, reason=exc.reason)
+            return
+        row["stored"] = again
+        if "object_hash" in row:
+            row["object_hash"] = again.hash
+        if "size" in row:
+            row["size"] = again.size
 
     def run(self, run_id: str) -> Run:
         """The run with this id or unique id prefix (6+ characters), with its variables and
@@ -198,12 +252,14 @@ class Registry:
     def list_runs(self, experiment: str | None = None, limit: int | None = None,
                   offset: int = 0) -> list[Run]:
         """Runs newest first, without variables and inputs (see `run` for those)."""
+        check_text(experiment, "experiment")
         where, params = ("WHERE experiment = ?", [experiment]) if experiment else ("", [])
         page = f"LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
         rows = self.store.query(f"SELECT * FROM runs {where} ORDER BY id DESC {page}", params)
         return [run_from_row(r) for r in rows]
 
     def count_runs(self, experiment: str | None = None) -> int:
+        check_text(experiment, "experiment")
         where, params = ("WHERE experiment = ?", [experiment]) if experiment else ("", [])
         row = self.store.one(f"SELECT count(*) AS n FROM runs {where}", params)
         return row["n"] if row else 0
@@ -217,27 +273,25 @@ class Registry:
         registries; plain pandas on the frame works too):
         `where={"params.C": 0.5, "metrics.accuracy": (">", 0.9)}` keeps runs whose column
         equals a value, or compares with `=`, `!=`, `<`, `<=`, `>`, `>=` (None matches a
-        missing value); `order_by="metrics.accuracy DESC"` sorts on any column (missing
-        values last); `limit=10` keeps the first rows. Raises `InvalidInputError` for a
+        missing value, NaN a NaN one; infinities compare as numbers);
+        `order_by="metrics.accuracy DESC"` sorts on any column (missing and NaN values
+        last); `limit=10` keeps the first rows. Raises `InvalidInputError` for a
         malformed column, operator or order.
 
         Example: the top-10 leaderboard is `runs(order_by="metrics.accuracy DESC", limit=10)`.
         """
         from .tables import RUN_COLUMNS, runs_frame_from_rows
 
+        check_text(experiment, "experiment")
         conditions, params = (["experiment = ?"], [experiment]) if experiment else ([], [])
+        if where is not None and not isinstance(where, dict):
+            raise InvalidInputError(f"where must be a dict of column: value, not "
+                                    f"{type(where).__name__}")
         for column, test in (where or {}).items():
-            op, value = test if isinstance(test, tuple) else ("=", test)
-            if op not in _SQL_OPERATORS:
-                raise InvalidInputError(f"bad operator {op!r} for {column!r}: use one of "
-                                        f"{', '.join(_SQL_OPERATORS)}")
-            expression, args = _run_column(column)
-            if value is None:
-                conditions.append(f"{expression} IS {'NOT ' if op == '!=' else ''}NULL")
-                params += args
-            else:
-                conditions.append(f"{expression} {op} ?")
-                params += [*args, capture.json_value(value)]
+            op, value = _where_test(column, test)
+            condition, args = _run_condition(column, op, value)
+            conditions.append(condition)
+            params += args
         order = "id DESC"
         if order_by:
             column, _, direction = order_by.strip().partition(" ")
@@ -245,7 +299,7 @@ class Registry:
             if direction not in ("ASC", "DESC"):
                 raise InvalidInputError(f"bad order_by {order_by!r}: use 'COLUMN' or "
                                         "'COLUMN ASC|DESC'")
-            expression, args = _run_column(column)
+            expression, args = _run_column(column, nan_as_null=True)
             order = f"{expression} {direction} NULLS LAST, id DESC"
             params += args
         sql = (f"SELECT {', '.join(RUN_COLUMNS)}, params, metrics, tags FROM runs"
@@ -259,13 +313,24 @@ class Registry:
 
     def update_run_values(self, run_id: str, params: dict | None = None,
                           metrics: dict | None = None) -> Run:
-        """Add `log_param`/`log_metric` values to an existing run."""
-        run = self.run(run_id)
+        """Add `log_param`/`log_metric` values to an existing run and to the versions
+        registered from it (a version's params and metrics follow its run)."""
+        params, metrics = _json_map(params), _json_map(metrics)
+        run_id = self.run(run_id).id
         with self.store.write() as db:
-            db["runs"].update(run.id, {
-                "params": encode_json({**run.params, **_json_map(params)}),
-                "metrics": encode_json({**run.metrics, **_json_map(metrics)})})
-        return self.run(run.id)
+            run = self.run(run_id)  # read inside the transaction: concurrent logs add up
+            db.execute("UPDATE runs SET params = ?, metrics = ? WHERE id = ?",
+                       [encode_json({**run.params, **params}),
+                        encode_json({**run.metrics, **metrics}), run_id])
+            for row in self.store.query("SELECT name, version, params, metrics, facts FROM "
+                                        "versions WHERE run_id = ?", [run_id]):
+                db.execute("UPDATE versions SET params = ?, metrics = ?, facts = ? "
+                           "WHERE name = ? AND version = ?",
+                           [encode_json({**row["params"], **params}),
+                            encode_json({**row["metrics"], **metrics}),
+                            encode_json(with_logged(row["facts"], params, metrics)),
+                            row["name"], row["version"]])
+        return self.run(run_id)
 
     # ---- models and versions --------------------------------------------------------------
 
@@ -390,8 +455,14 @@ class Registry:
     def register(self, obj: Any, name: str, version: str | None = None, bump: str | None = None,
                  stage: str | None = None, note: str | None = None, tags: dict | None = None,
                  run_id: str | None = None, variable: str | None = None,
-                 stored_as: str | None = None) -> ModelVersion:
+                 stored_as: str | None = None, format: str | None = None) -> ModelVersion:
         """Register `obj` as a new version of model `name` and return it.
+
+        `format` is how its bytes are stored (default: `serializer`, `NBModels.serializer`):
+        `pickle5`, `joblib`, or a safe format that loads without running code: `skops`,
+        `xgboost-json`, `xgboost-ubj`, `lightgbm`, `safetensors`, or `auto` for the one that
+        fits `obj` (see `nbmodels.formats`); a format that cannot hold `obj` is an
+        `InvalidInputError`.
 
         The version is `version` if given, else the previous one bumped by `bump`, else by
         the bump inferred from what changed (the reason is stored in `bump_reason`). If these
@@ -402,14 +473,19 @@ class Registry:
         `InvalidInputError` for a bad name, version, bump or stage and `ConflictError` when
         `version` already exists.
         """
-        check_model_name(name)
+        name = check_model_name(name)
         _check_register_args(version, bump, stage)
+        check_text(note, "note")
+        check_tags(tags)
         if version is not None:
             self._check_version_free(name, version)
-        stored = self._known_object(stored_as) if stored_as else None
-        stored = stored or self.objects.put(obj)
+        fmt = self._format_for(obj, format)
+        stored = self._known_object(stored_as, obj) if stored_as else None
+        if stored is not None and formats.base(stored.serializer) != fmt:
+            stored = None  # stored by the run in another format
+        stored = stored or self.objects.put(obj, fmt, timeout_s=self.capture_timeout_s)
         run = self._lineage_run(stored.hash, run_id)
-        facts = _facts(obj, run)
+        facts = version_facts(obj, run)
         params = run.params if run else capture.model_params(obj)
         metrics = run.metrics if run else {}
         with self.store.write() as db:
@@ -422,7 +498,9 @@ class Registry:
             new_version, kind, reason = _next_version(previous, version, bump, facts)
             self._check_version_free(name, new_version)
             now = _iso(_now())
-            self._insert_objects([{"stored": stored, "type": capture.type_name(obj)}])
+            staged = {"stored": stored, "type": capture.type_name(obj)}
+            self._insert_objects([staged])
+            stored = staged["stored"]  # stored again if gc removed it meanwhile
             self.store.insert("models", [{"name": name, "created_at": now, "updated_at": now}],
                               ignore=True)
             db.execute("UPDATE models SET updated_at = ? WHERE name = ?", [now, name])
@@ -434,18 +512,25 @@ class Registry:
                 "size": stored.size, "created_at": now, "user": _user(), "bump": kind,
                 "bump_reason": reason, "note": note, "tags": encode_json(tags or {}),
                 "params": encode_json(params), "metrics": encode_json(metrics),
-                "facts": encode_json(facts)}])
+                "facts": encode_json({**stored_facts(facts),
+                                      "importance": recorded_importance(obj)})}])
             if stage and stage != "none":
                 self._move_stage(db, name, new_version, "none", stage, note)
         return self.get(f"{name}@{new_version}")
 
-    def _known_object(self, digest: str) -> StoredObject | None:
-        """The stored object with this hash, if its row and its file are both there."""
+    def _format_for(self, obj: Any, wanted: str | None) -> str:
+        try:
+            return formats.choose(obj, wanted or self.serializer)
+        except formats.FormatError as exc:
+            raise InvalidInputError(str(exc)) from None
+
+    def _known_object(self, digest: str, value: Any) -> StoredObject | None:
+        """The stored object with this hash (holding `value`'s bytes), if its row and its
+        file are both there."""
         row = self.store.one("SELECT hash, size, serializer FROM objects WHERE hash = ?", [digest])
-        if row is None or not self.objects.exists(digest):
+        if row is None or not self.objects.touch(digest):
             return None
-        self.objects.touch(digest)
-        return StoredObject(row["hash"], row["size"], row["serializer"], False)
+        return StoredObject(row["hash"], row["size"], row["serializer"], False, value)
 
     def _check_version_free(self, name: str, version: str) -> None:
         if self.store.one("SELECT 1 AS x FROM versions WHERE name = ? AND version = ?",
@@ -464,6 +549,7 @@ class Registry:
         """Move a version to `stage`; promoting to production archives the previous
         production version. Every move is kept in the audit trail (`history`)."""
         check_stage(stage)
+        check_text(note, "note")
         target = self.get(ref)
         with self.store.write() as db:
             current = self.store.one("SELECT stage FROM versions WHERE name = ? AND version = ?",
@@ -513,37 +599,46 @@ class Registry:
 
     # ---- loading ------------------------------------------------------------------------
 
-    def load(self, ref: str, variable: str | None = None) -> Any:
-        """The model a REF names, its hash verified. For a run, its (only, or `variable`)
-        model. Raises `IntegrityError` when the bytes do not match their hash; warns with
-        `PackageVersionWarning` when a recorded package version differs from the installed."""
-        return self._load_model(self.resolve(ref), variable)[1]
+    def load(self, ref: str, variable: str | None = None,
+             trusted: Iterable[str] = ()) -> Any:
+        """The model a REF names, its hash verified before any of it is deserialized. For a
+        run, its (only, or `variable`) model. Raises `IntegrityError` when the bytes do not
+        match their hash, and `UntrustedObjectError` for a pickle when `allow_pickle` is
+        False or for a skops file holding types neither skops nor `trusted` (or
+        `trusted_types`) trusts; warns with `PackageVersionWarning` when a recorded package
+        version differs from the installed."""
+        return self._load_model(self.resolve(ref), variable, trusted)[1]
 
-    def restore(self, ref: str) -> tuple[str, Any]:
+    def restore(self, ref: str, trusted: Iterable[str] = ()) -> tuple[str, Any]:
         """The model a REF names and the variable name it was captured under (for a version
-        registered without one, its model name made a valid identifier)."""
+        registered without one, its model name made a valid identifier). Raises as `load`."""
         target = self.resolve(ref)
-        object_hash, obj = self._load_model(target, None)
+        object_hash, obj = self._load_model(target, None, trusted)
         if isinstance(target, Run):
             return next(v.name for v in target.variables if v.object_hash == object_hash), obj
         return target.variable or _identifier(target.name), obj
 
-    def _load_model(self, target: Run | ModelVersion, variable: str | None) -> tuple[str, Any]:
+    def _load_model(self, target: Run | ModelVersion, variable: str | None,
+                    trusted: Iterable[str]) -> tuple[str, Any]:
         object_hash, run = self._model_object(target, variable)
-        obj = self._load_object(object_hash)
+        what = target.ref if isinstance(target, ModelVersion) else f"run {target.id}"
+        obj = self._load_objects({what: object_hash}, trusted)[what]
         if run is not None:
             _warn_package_changes(run.packages)
         return object_hash, obj
 
-    def load_variables(self, ref: str) -> dict[str, Any]:
+    def load_variables(self, ref: str, trusted: Iterable[str] = ()) -> dict[str, Any]:
         """Every captured variable of a run (or of a version's run), loaded and verified:
-        objects from their files, params and metrics from their recorded values."""
+        objects from their files, params and metrics from their recorded values. Raises as
+        `load`, naming every object refused, before loading any."""
         target = self.resolve(ref)
         run = target if isinstance(target, Run) else self._version_run(target)
         if run is None:
-            return {target.variable or target.name: self._load_object(target.object_hash)}
-        values = {v.name: (v.value if v.object_hash is None else self._load_object(v.object_hash))
-                  for v in run.variables if v.captured}
+            name = target.variable or target.name
+            return self._load_objects({name: target.object_hash}, trusted)
+        loaded = self._load_objects({v.name: v.object_hash for v in run.variables
+                                     if v.captured and v.object_hash is not None}, trusted)
+        values = {v.name: loaded.get(v.name, v.value) for v in run.variables if v.captured}
         _warn_package_changes(run.packages)
         return values
 
@@ -562,25 +657,82 @@ class Registry:
     def _version_run(self, version: ModelVersion) -> Run | None:
         return self.run(version.run_id) if version.run_id else None
 
-    def _load_object(self, object_hash: str) -> Any:
+    def recorded_importance(self, target: Run | ModelVersion) -> dict[str, float] | None:
+        """The feature importance recorded when a version's model (or a run's only model)
+        was captured or registered; None when that model exposes none. Nothing is loaded.
+        Raises `NotFoundError` when none was recorded (stored by an older nbmodels, or a run
+        without exactly one model)."""
+        if isinstance(target, ModelVersion):
+            facts = self.store.one("SELECT facts FROM versions WHERE name = ? AND version = ?",
+                                   [target.name, target.version])
+            if facts and isinstance(facts["facts"], dict) and "importance" in facts["facts"]:
+                return facts["facts"]["importance"]
+            digest = target.object_hash
+        else:
+            models = [v for v in target.variables if v.role == "model" and v.object_hash]
+            if len(models) != 1:
+                raise NotFoundError(f"run {target.id} has not exactly one model captured")
+            digest = models[0].object_hash
+        for row in self.store.query("SELECT data FROM variables WHERE object_hash = ? AND "
+                                    "role = 'model'", [digest]):
+            if isinstance(row["data"], dict) and "importance" in row["data"]:
+                return row["data"]["importance"]
+        raise NotFoundError("none recorded with this model (stored by an older nbmodels); "
+                            "compare with `on=` to load the models")
+
+    def _load_objects(self, objects: dict[str, str], trusted: Iterable[str]) -> dict[str, Any]:
+        """`{what: hash}` loaded. Pickles are refused, all named in one line, before any
+        byte is read when `allow_pickle` is False; so are skops types not trusted."""
+        serializers = {what: self._serializer(digest) for what, digest in objects.items()}
+        if not self.allow_pickle:
+            pickled = [w for w, s in serializers.items() if formats.is_pickle(s)]
+            if pickled:
+                raise UntrustedObjectError(
+                    f"refusing to load {', '.join(pickled)}: stored as pickle, which runs "
+                    "code when loaded, and NBModels.allow_pickle is False "
+                    "(NBMODELS_ALLOW_PICKLE=0); register the model again in a safe format "
+                    "(`--format auto`), or allow pickles for a registry you trust")
+        trusted = {*self.trusted_types, *trusted}
+        loaded = {}
+        for what, digest in objects.items():
+            try:
+                loaded[what] = self.objects.get(digest, serializers[what], allow_pickle=True,
+                                                trusted=trusted)
+            except formats.UntrustedContent as exc:
+                raise UntrustedObjectError(
+                    f"refusing to load {what}: {exc}; approve them with "
+                    f"`load(..., trusted=[...])` or `%config NBModels.trusted_types = "
+                    f"{list(exc.names)!r}` if you trust where the registry came from") from None
+        return loaded
+
+    def _serializer(self, object_hash: str) -> str:
         row = self.store.one("SELECT serializer FROM objects WHERE hash = ?", [object_hash])
-        return self.objects.get(object_hash, row["serializer"] if row else "pickle5")
+        return row["serializer"] if row else formats.DEFAULT
 
     # ---- maintenance ----------------------------------------------------------------------
 
     def gc(self, dry_run: bool = True) -> GCReport:
-        """Remove object files no row references and leftover temp files older than an
-        hour; with `dry_run` (the default) only report them."""
-        referenced = self._referenced_hashes()
+        """Remove object files no row references and leftover temp files, both older than
+        an hour (younger ones may belong to a save still running or about to commit: they
+        are kept, and counted in the report); with `dry_run` (the default) only report.
+
+        Safe beside writers and other gcs: which objects go is decided, and they are
+        removed, inside one write transaction, and a writer checks inside its own that the
+        objects it commits rows for are there (storing them again if not), so a file is
+        never removed once a committed row points at it. A removal is reported by the one
+        gc that made it."""
         cutoff = _now().timestamp() - GC_GRACE_S
-        orphans = [h for h in self.objects.hashes() if h not in referenced and
-                   self.objects.path(h).stat().st_mtime < cutoff]
-        temps = [p for p in self.objects.temp_files() if p.stat().st_mtime < cutoff]
-        size = sum(self.objects.path(h).stat().st_size for h in orphans) + \
-            sum(p.stat().st_size for p in temps)
-        if not dry_run:
-            self._collect(orphans, temps)
-        return GCReport(dry_run, tuple(orphans), tuple(p.name for p in temps), size)
+        listed = list(self.objects.hashes())
+        if dry_run:
+            objects = self._collect_objects(listed, cutoff, remove=False)
+        else:
+            with self.store.write():
+                objects = self._collect_objects(listed, cutoff, remove=True)
+        temps = self._collect_temps(cutoff, remove=not dry_run)
+        return GCReport(dry_run, tuple(objects.gone), tuple(temps.gone),
+                        objects.bytes + temps.bytes, kept_objects=objects.kept,
+                        kept_objects_bytes=objects.kept_bytes, kept_temp_files=temps.kept,
+                        kept_temp_bytes=temps.kept_bytes, grace_s=GC_GRACE_S)
 
     def _referenced_hashes(self) -> set[str]:
         return {r["h"] for r in self.store.query(
@@ -588,23 +740,56 @@ class Registry:
             "SELECT object_hash FROM inputs WHERE object_hash IS NOT NULL UNION "
             "SELECT object_hash FROM versions")}
 
-    def _collect(self, orphans: list[str], temps: list[Path]) -> None:
-        with self.store.write() as db:
-            for digest in orphans:
-                db.execute("DELETE FROM data_objects WHERE object_hash = ?", [digest])
-                db.execute("DELETE FROM objects WHERE hash = ?", [digest])
-        for digest in orphans:
-            self.objects.remove(digest)
-        for path in temps:
-            path.unlink(missing_ok=True)
+    def _collect_objects(self, listed: list[str], cutoff: float, remove: bool) -> "_Collected":
+        """Unreferenced object files older than `cutoff`, removed (with their rows) when
+        `remove`; called inside the write transaction then."""
+        referenced = self._referenced_hashes()
+        found = _Collected()
+        for digest in listed:
+            info = None if digest in referenced else self.objects.stat(digest)
+            if info is None:
+                continue  # referenced, or already removed by another gc
+            if info.st_mtime >= cutoff:
+                found.keep(info.st_size)
+                continue
+            if remove:
+                self.store.db.execute("DELETE FROM data_objects WHERE object_hash = ?", [digest])
+                self.store.db.execute("DELETE FROM objects WHERE hash = ?", [digest])
+                if not self.objects.remove(digest):
+                    continue
+            found.take(digest, info.st_size)
+        return found
+
+    def _collect_temps(self, cutoff: float, remove: bool) -> "_Collected":
+        found = _Collected()
+        for path in self.objects.temp_files():
+            try:
+                info = path.stat()
+                if info.st_mtime >= cutoff:
+                    found.keep(info.st_size)
+                    continue
+                if remove:
+                    path.unlink()
+            except FileNotFoundError:  # its save finished, or another gc removed it
+                continue
+            found.take(path.name, info.st_size)
+        return found
 
     def verify(self) -> VerifyReport:
-        """Check every object's bytes against its hash and that every row's object exists."""
+        """Check the database (SQLite's full integrity check), every object's bytes against
+        its hash and that every row's object exists. A damaged database is reported with
+        the object files alone (rows read from it cannot be trusted)."""
+        database = self.check_database()
+        if database:
+            return self._verify_files(database)
         damage: list[Damage] = []
         objects = self.store.query("SELECT hash FROM objects")
         for row in objects:
             digest = row["hash"]
-            if not self.objects.path(digest).is_file():
+            if not valid_hash(digest):
+                damage.append(Damage("object-name-invalid", repr(digest)[:80],
+                                     "not a 64-character hex hash: never followed as a path"))
+            elif not self.objects.path(digest).is_file():
                 damage.append(Damage("object-missing", digest, "file is missing"))
             elif not self.objects.check(digest):
                 damage.append(Damage("object-corrupt", digest, "bytes do not match the hash"))
@@ -617,7 +802,53 @@ class Registry:
         damage += [Damage("row-dangling", f"{r['tbl']} {r['what']}",
                           f"points at unknown object {r['object_hash'][:12]}")
                    for r in rows if r["object_hash"] not in known]
-        return VerifyReport(len(objects), len(rows), tuple(damage))
+        return VerifyReport(len(objects), len(rows), tuple(self._name_affected(damage)))
+
+    def check_database(self) -> list[Damage]:
+        """SQLite's full `PRAGMA integrity_check` of `registry.db`: one `Damage` naming the
+        file and what SQLite found, or [] when it is sound (or not made yet)."""
+        problems = self.store.integrity_problems()
+        if not problems:
+            return []
+        more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
+        return [Damage("database", "registry.db", "; ".join(problems[:3]) + more +
+                       ": restore the registry from a backup (`nbmodels backup` makes one)")]
+
+    def _verify_files(self, database: list[Damage]) -> VerifyReport:
+        """The object files checked against their names, for a database that cannot be read."""
+        hashes = list(self.objects.hashes())
+        damage = [Damage("object-corrupt", h, "bytes do not match the hash")
+                  for h in hashes if not self.objects.check(h)]
+        return VerifyReport(len(hashes), 0, (*database, *damage))
+
+    def _name_affected(self, damage: list[Damage]) -> list[Damage]:
+        """Each damaged object's line completed with the versions and runs that use it."""
+        named = []
+        for item in damage:
+            users = self._object_users(item.what) if item.kind.startswith("object") else []
+            named.append(Damage(item.kind, item.what, f"{item.detail}; used by {', '.join(users)}")
+                         if users else item)
+        return named
+
+    def _object_users(self, digest: str) -> list[str]:
+        rows = self.store.rows(
+            "SELECT name || '@' || version FROM versions WHERE object_hash = ? UNION ALL "
+            "SELECT 'run ' || run_id || ' (' || name || ')' FROM variables WHERE object_hash = ? "
+            "UNION ALL SELECT 'run ' || run_id || ' (input ' || name || ')' FROM inputs "
+            "WHERE object_hash = ?", [digest] * 3)
+        return [r[0] for r in rows]
+
+    def backup(self, dest: str | os.PathLike, link: bool = False) -> BackupReport:
+        """Copy this registry into the new folder `dest`, consistently while kernels write:
+        the database through SQLite's online backup, then every object it refers to,
+        each hash-checked (`link=True` hard-links them instead when it can). The copy is a
+        registry (`Registry(dest)`); to restore, use it in place of this folder. Returns
+        what was copied, with any object that could not be (missing or damaged here).
+        Raises `NotFoundError` when there is no registry yet and `ConflictError` when
+        `dest` exists and is not empty."""
+        from .backup import backup
+
+        return backup(self, dest, link=link)
 
     def experiments(self) -> list[str]:
         return [r["experiment"] for r in self.store.query(
@@ -628,6 +859,41 @@ class Registry:
 
 
 # ---- helpers --------------------------------------------------------------------------------
+
+MAX_IMPORTANCE_FEATURES = 1000
+
+
+def recorded_importance(model: Any) -> dict[str, float] | None:
+    """The feature importance recorded with a model when it is captured or registered, so
+    that comparing versions never has to load (unpickle) them: the largest
+    `MAX_IMPORTANCE_FEATURES` by magnitude; None when the model exposes none."""
+    from .comparison import feature_importance
+
+    try:
+        values = feature_importance(model)
+    except Exception:  # noqa: BLE001  a model whose attributes raise: no importance
+        return None
+    if values and len(values) > MAX_IMPORTANCE_FEATURES:
+        kept = sorted(values, key=lambda f: -abs(values[f]) if values[f] == values[f] else 0)
+        values = {f: values[f] for f in kept[:MAX_IMPORTANCE_FEATURES]}
+    return values
+
+
+class _Collected:
+    """What one `gc` pass removed (or would), and what it kept for being too young."""
+
+    def __init__(self):
+        self.gone: list[str] = []
+        self.bytes = self.kept = self.kept_bytes = 0
+
+    def take(self, name: str, size: int) -> None:
+        self.gone.append(name)
+        self.bytes += size
+
+    def keep(self, size: int) -> None:
+        self.kept += 1
+        self.kept_bytes += size
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -649,19 +915,57 @@ def _identifier(name: str) -> str:
     return cleaned if cleaned.isidentifier() else f"model_{cleaned}"
 
 
-def _run_column(column: str) -> tuple[str, list]:
+def _run_column(column: str, nan_as_null: bool = False) -> tuple[str, list]:
     """A `runs()` column name as an SQL expression and its arguments: a fixed column, or
     `params.KEY` / `metrics.KEY` / `tags.KEY` read from the JSON (KEY passed as a bound
-    JSON path, so any key is safe)."""
+    JSON path, so any key is safe). With `nan_as_null` a stored NaN reads as NULL, so it
+    sorts last and fails every comparison, as a missing value does."""
     from .tables import RUN_COLUMNS
 
     if column in RUN_COLUMNS:
         return column, []
     group, _, key = column.partition(".")
     if group in _RUN_GROUPS and key and '"' not in key:
-        return f"json_extract({group}, ?)", [f'$."{key}"']
+        expression = f"json_extract({group}, ?)"
+        if nan_as_null:
+            expression = f"nullif({expression}, '{NAN_SQL}')"
+        return expression, [f'$."{key}"']
     raise InvalidInputError(f"bad run column {column!r}: use one of {', '.join(RUN_COLUMNS)} "
                             "or params.NAME, metrics.NAME, tags.NAME")
+
+
+def _run_condition(column: str, op: str, value) -> tuple[str, list]:
+    """One `runs(where=...)` test as SQL: None matches a missing value, NaN a stored NaN;
+    any other value compares with NaN values as with missing ones (never true)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        expression, args = _run_column(column)
+        if value is None:
+            return f"{expression} IS {'NOT ' if op == '!=' else ''}NULL", args
+        if op not in ("=", "!="):
+            raise InvalidInputError(f"bad test for {column!r}: NaN can only be tested with = "
+                                    "or !=")
+        return f"{expression} {op} '{NAN_SQL}'", args
+    expression, args = _run_column(column, nan_as_null=True)
+    return f"{expression} {op} ?", [*args, value]
+
+
+def _where_test(column, test) -> tuple[str, Any]:
+    """A `runs(where=...)` test as (operator, value): a plain value means `=`; the value
+    must be one SQLite compares (a number, text, a bool or None)."""
+    op, value = ("=", test) if not isinstance(test, tuple) else (
+        test if len(test) == 2 else (None, None))
+    if op not in _SQL_OPERATORS:
+        raise InvalidInputError(f"bad test {test!r} for {column!r}: give a value or "
+                                f"(OPERATOR, value) with one of {', '.join(_SQL_OPERATORS)}")
+    value = capture.json_value(value)
+    if isinstance(value, int) and not -2**63 <= value < 2**63:  # beyond SQLite's integers
+        value = float(value)
+    if value is not None and not isinstance(value, (int, float, str)):
+        raise InvalidInputError(f"bad value {value!r} for {column!r}: compare with a number, "
+                                "text, a bool or None")
+    if isinstance(value, str):
+        check_text(value, f"value for {column!r}")
+    return op, value
 
 
 def _json_map(values: dict | None) -> dict:
@@ -678,32 +982,20 @@ def _summary_dict(summary) -> dict:
 
 
 def _run_params(variables: list[dict], cell: CellRecord) -> dict:
-    """The cell's own params first (they win a clash), then `log_param` values, then each
-    model's hyperparameters: bare names for one model, `VAR.NAME` for several."""
+    """The cell's own params first (they win a clash), then `log_param` values, then the
+    hyperparameters of each model no other captured model contains (a pipeline's, not
+    again its steps'): bare names for one such model, `VAR.NAME` for several."""
 
     params = {v["name"]: v["value"] for v in variables if v["role"] == "param"}
     params.update(_json_map(cell.logged_params))
     models = [v for v in variables if v["role"] == "model" and v["data"]]
+    outer = set(capture.top_level_models({v["name"]: cell.values[v["name"]] for v in models}))
+    models = [v for v in models if v["name"] in outer]
     for model in models:
         prefix = f"{model['name']}." if len(models) > 1 else ""
         for key, value in json.loads(model["data"])["params"].items():
             params.setdefault(prefix + key, value)
     return params
-
-
-def _facts(obj: Any, run: Run | None) -> dict:
-    """What `infer_bump` compares between two versions."""
-    inputs = run.inputs if run else ()
-    return {
-        "model_type": capture.type_name(obj),
-        "signature": capture.model_signature(obj),
-        "input_schema": {i.name: i.schema for i in inputs} or None,
-        "params": run.params if run else capture.model_params(obj),
-        "metrics": run.metrics if run else {},
-        "data": {i.name: i.fingerprint for i in inputs},
-        "source": run.source if run else None,
-        "packages": run.packages if run else {},
-    }
 
 
 def _check_register_args(version: str | None, bump: str | None, stage: str | None) -> None:
@@ -732,7 +1024,7 @@ def _next_version(previous: dict | None, version: str | None, bump: str | None,
 
 def _model_summary(row: dict) -> ModelSummary:
 
-    metrics = json.loads(row["latest_metrics"] or "{}")
+    metrics = decode_json(row["latest_metrics"] or "{}")
     key = key_metric(metrics)
     return ModelSummary(
         name=row["name"], versions=row["versions"], latest_version=row["latest_version"],
@@ -741,13 +1033,26 @@ def _model_summary(row: dict) -> ModelSummary:
         key_metric_value=metrics.get(key) if key else None, description=row["description"])
 
 
-def _warn_package_changes(recorded: dict) -> None:
-    from importlib.metadata import PackageNotFoundError, version
+_installed: dict[str, str | None] = {}
 
-    for dist, old in sorted(recorded.items()):
+
+def _installed_version(dist: str) -> str | None:
+    """The installed version of `dist`, looked up once per process (reading a package's
+    metadata costs ~5 ms: most of a small model's load), as the run's environment is."""
+    if dist not in _installed:
+        from importlib.metadata import PackageNotFoundError, version
+
         try:
-            now = version(dist)
+            _installed[dist] = version(dist)
         except PackageNotFoundError:
+            _installed[dist] = None
+    return _installed[dist]
+
+
+def _warn_package_changes(recorded: dict) -> None:
+    for dist, old in sorted(recorded.items()):
+        now = _installed_version(dist)
+        if now is None:
             continue
         if now != old:
             warnings.warn(PackageVersionWarning(

@@ -66,6 +66,20 @@ def display_run_summary(run) -> None:
     _display(f'<div class="nbmodels-run" style="{_BOX}">{rows}</div>', "nbmodels " + text)
 
 
+def display_restored(ref: str, names: list[str], replaced: list[str],
+                      skipped: dict[str, str]) -> None:
+    """What `%restore --all` bound, which kernel variables it replaced, what it could not."""
+    lines = [f"Restored {len(names)} variables from {ref}: {', '.join(names) or 'none'}"]
+    if replaced:
+        lines.append(f"replaced kernel variables: {', '.join(replaced)}")
+    if skipped:
+        lines.append("not restored: " + "; ".join(f"{name} ({reason})"
+                                                  for name, reason in sorted(skipped.items())))
+    text = "\n".join(lines)
+    _display(f'<div style="{_BOX}">' + "".join(f"<div>{escape(line)}</div>" for line in lines)
+             + "</div>", text)
+
+
 def display_registration(version, var: str) -> None:
     if version.created:
         text = (f"Registered {var} as {version.ref} ({version.bump}: {version.bump_reason})"

@@ -4,12 +4,17 @@ Written through sqlite-utils. WAL mode so readers never block the writer; every 
 one `BEGIN IMMEDIATE` transaction so two kernels writing at once queue on the busy
 timeout instead of failing with "database is locked" on a lock upgrade. No joblib, no
 object files here: `objects.py` owns those.
+
+A registry this user can only read (a colleague's shared folder, a read-only mount) opens
+read-only, with no pragma that writes. SQLite's reports of a damaged file become one
+`DatabaseDamagedError` line (see `dbfile.translate_errors`, which `Registry` applies to
+every public method).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import os
 import sqlite3
 from pathlib import Path
 from typing import Iterator
@@ -17,7 +22,9 @@ from typing import Iterator
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from .errors import NbModelsError
+from .dbfile import can_write, read_only_error, translate_errors
+from .errors import DatabaseDamagedError, NbModelsError, ReadOnlyRegistryError
+from .jsoncodec import decode_json, encode_json, rewrite_bare_tokens  # noqa: F401  (re-exported)
 from .records import Input, ModelVersion, Run, Transition, Variable
 
 BUSY_TIMEOUT_S = 60.0
@@ -47,7 +54,17 @@ def m003_query_indexes(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS versions_name_stage ON versions(name, stage)")
 
 
-SCHEMA_VERSION = 3  # number of migrations above
+@migrations()
+def m004_json_sqlite_reads(db: sqlite_utils.Database) -> None:
+    """Rewrite the bare `NaN`/`Infinity` tokens older versions stored (SQLite's JSON
+    functions reject them, which broke every filtered or sorted listing): see jsoncodec."""
+    rewrite_bare_tokens(db, _JSON_TABLES)
+
+
+SCHEMA_VERSION = 4  # number of migrations above
+# The oldest schema a read-only registry can be read at without migrating: m004 only
+# rewrites JSON texts (Python reads the old ones; SQL filters on a bare NaN still fail).
+READABLE_SCHEMA = 3
 
 _M001 = """
 CREATE TABLE objects (
@@ -101,6 +118,9 @@ CREATE INDEX transitions_name ON transitions(name, id)
 
 _JSON_COLUMNS = {"params", "metrics", "tags", "packages", "git", "value", "data", "schema",
                  "stats", "facts"}
+_JSON_TABLES = {"runs": ("params", "metrics", "tags", "packages", "git"),
+                "variables": ("value", "data"), "inputs": ("schema", "stats"),
+                "versions": ("tags", "params", "metrics", "facts")}
 
 
 class RegistryVersionError(NbModelsError):
@@ -113,6 +133,11 @@ class Store:
     def __init__(self, path: Path):
         self.path = Path(path)
         self._db: sqlite_utils.Database | None = None
+        self.mode: str | None = None  # once opened: "rw", else read-only "ro" or "immutable"
+
+    @property
+    def read_only(self) -> bool:
+        return self.mode not in (None, "rw")
 
     @property
     def exists(self) -> bool:
@@ -125,16 +150,38 @@ class Store:
         return self._db
 
     def _open(self) -> sqlite_utils.Database:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
-                               check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        db = sqlite_utils.Database(conn)
-        self._migrate(db)
+        with translate_errors(self.path):
+            conn = self._connect()
+            try:
+                db = sqlite_utils.Database(conn)
+                self._migrate(db)
+            except BaseException:
+                conn.close()
+                raise
         return db
+
+    def _connect(self) -> sqlite3.Connection:
+        """Read-write in WAL mode when this user can write the folder; else read-only with
+        no pragma that writes: `mode=ro`, or `immutable` when SQLite cannot create the WAL
+        index beside a database in a folder this user cannot write."""
+        if can_write(self.path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = _connect(self.path, uri=False)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self.mode = "rw"
+            return conn
+        uri = self.path.resolve().as_uri()
+        conn = _connect(f"{uri}?mode=ro", uri=True)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            self.mode = "ro"
+            return conn
+        except sqlite3.OperationalError:  # the -shm file is missing and cannot be made
+            conn.close()
+        self.mode = "immutable"
+        return _connect(f"{uri}?immutable=1", uri=True)
 
     def _migrate(self, db: sqlite_utils.Database) -> None:
         current = db.execute("PRAGMA user_version").fetchone()[0]
@@ -144,6 +191,12 @@ class Store:
                 f"understands ({SCHEMA_VERSION}): upgrade nbmodels")
         if current == SCHEMA_VERSION:
             return
+        if self.read_only and current >= READABLE_SCHEMA:
+            return  # read as it is: the later migrations rewrite data, not tables
+        if self.read_only:
+            raise ReadOnlyRegistryError(
+                f"registry {self.path.parent} has schema {current} and needs upgrading to "
+                f"{SCHEMA_VERSION}, but you can only read it: open it once with write access")
         # IMMEDIATE so two kernels opening a new registry do not both migrate it.
         with _immediate(db.conn):
             migrations.apply(db)
@@ -155,9 +208,15 @@ class Store:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite_utils.Database]:
-        """One write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on any error)."""
-        with _immediate(self.db.conn):
-            yield self.db
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on any error).
+        Raises `ReadOnlyRegistryError` when this user can only read the registry."""
+        if self._db is None and not can_write(self.path):
+            raise read_only_error(self.path)
+        db = self.db
+        if self.read_only:
+            raise read_only_error(self.path)
+        with _immediate(db.conn):
+            yield db
 
     def insert(self, table: str, rows, ignore: bool = False) -> None:
         """Insert dict rows (all with the same keys) in one `executemany`.
@@ -194,6 +253,43 @@ class Store:
         if self._db is not None:
             self._db.close()
             self._db = None
+            self.mode = None
+
+    def integrity_problems(self, most: int = 20) -> list[str]:
+        """What SQLite's full `PRAGMA integrity_check` finds (at most `most` lines; [] when
+        the database is sound or does not exist). A database SQLite cannot read at all
+        gives its one error."""
+        if not self.exists:
+            return []
+        try:
+            rows = self.db.execute(f"PRAGMA integrity_check({int(most)})").fetchall()
+        except DatabaseDamagedError as exc:
+            return [str(exc.__cause__ or exc)]
+        except sqlite3.DatabaseError as exc:
+            return [str(exc)]
+        found = [row[0] for row in rows]
+        return [] if found == ["ok"] else found
+
+    def backup_to(self, target: Path) -> None:
+        """Write a consistent copy of the database to `target` (a new file) with SQLite's
+        online backup API, in one step: one read snapshot, so writers in other processes go
+        on meanwhile and the copy holds exactly the transactions committed before it."""
+        partial = target.with_name(target.name + ".partial")
+        partial.unlink(missing_ok=True)
+        copy = sqlite3.connect(partial, isolation_level=None)
+        try:
+            with translate_errors(self.path):
+                self.db.conn.backup(copy)
+        finally:
+            copy.close()
+        os.replace(partial, target)
+
+
+def _connect(target, uri: bool) -> sqlite3.Connection:
+    conn = sqlite3.connect(target, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                           check_same_thread=False, uri=uri)
+    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    return conn
 
 
 @contextlib.contextmanager
@@ -211,12 +307,8 @@ def _immediate(conn: sqlite3.Connection):
 
 
 def decode_row(row: dict) -> dict:
-    return {k: (json.loads(v) if k in _JSON_COLUMNS and isinstance(v, str) else v)
+    return {k: (decode_json(v) if k in _JSON_COLUMNS and isinstance(v, str) else v)
             for k, v in row.items()}
-
-
-def encode_json(value) -> str:
-    return json.dumps(value, default=str, allow_nan=True)
 
 
 def run_from_row(row: dict, variables=(), inputs=()) -> Run:

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Iterable, Sequence
+
+from .jsoncodec import decode_json
 
 RUN_COLUMNS = ["id", "experiment", "status", "started_at", "ended_at", "duration_s", "user",
                "notebook", "note"]
@@ -31,11 +32,11 @@ def runs_frame_from_rows(rows: Sequence[tuple]):
 
 
 def parse_json_texts(texts: Sequence[str | None]) -> list:
-    """Decode many JSON texts with one `json.loads` (a call per row costs more than the
+    """Decode many stored JSON texts with one `json.loads` (a call per row costs more than the
     parsing itself at 10,000 rows); None decodes as {}."""
     if not texts:
         return []
-    return json.loads("[" + ",".join(t or "{}" for t in texts) + "]")
+    return decode_json("[" + ",".join(t or "{}" for t in texts) + "]")
 
 
 def records_frame(records: Iterable, columns: list[str]):

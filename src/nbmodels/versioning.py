@@ -1,18 +1,23 @@
-"""REF parsing, names, stages, semantic versions and the inference of the next bump."""
+"""REF parsing, names, stages and semantic versions (the next bump: `nbmodels.bumps`)."""
 
 from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from dataclasses import dataclass
 
+from .bumps import infer_bump  # noqa: F401  (re-exported: the bump's inference lives there)
 from .errors import InvalidInputError
 from .records import STAGES
 
-MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
-SEMVER_RE = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+# Every pattern is used with `fullmatch`: `$` also matches before a trailing newline, which
+# let "m\n" in as a name no REF could reach. A name starts with a letter or digit of any
+# script (`[^\W_]`), then letters, digits, `_`, `-`, `.`; versions are ASCII digits only.
+MODEL_NAME_RE = re.compile(r"[^\W_][\w.\-]{0,127}")
+SEMVER_RE = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 # ULID: Crockford base32 (no I, L, O, U); a prefix of at least 6 characters names a run.
-RUN_PREFIX_RE = re.compile(r"^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{6,26}$")
+RUN_PREFIX_RE = re.compile(r"[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{6,26}")
 BUMPS = ("major", "minor", "patch")
 STAGE_SELECTORS = ("staging", "production", "archived")
 
@@ -33,17 +38,21 @@ def parse_ref(text: str) -> Ref:
 
     Raises `InvalidInputError` for anything else.
     """
-    text = (text or "").strip()
+    if not isinstance(text, str):
+        raise InvalidInputError(f"bad REF {text!r}: give it as text")
+    text = text.strip(" ")  # spaces only: a newline or other control character is an error
     if "@" in text:
         name, selector = text.split("@", 1)
-        check_model_name(name)
-        if not (SEMVER_RE.match(selector) or selector in STAGE_SELECTORS or selector == "latest"):
+        name = check_model_name(name)
+        if not (SEMVER_RE.fullmatch(selector) or selector in STAGE_SELECTORS
+                or selector == "latest"):
             raise InvalidInputError(
                 f"bad REF {text!r}: after '@' put a version like 1.2.0, latest, or a stage "
                 f"({', '.join(STAGE_SELECTORS)})")
         return Ref(text, name=name, selector=selector)
-    run_prefix = text.upper() if RUN_PREFIX_RE.match(text) else None
-    name = text if MODEL_NAME_RE.match(text) else None
+    run_prefix = text.upper() if RUN_PREFIX_RE.fullmatch(text) else None
+    name = unicodedata.normalize("NFC", text)
+    name = name if MODEL_NAME_RE.fullmatch(name) else None
     if run_prefix is None and name is None:
         raise InvalidInputError(
             f"bad REF {text!r}: use a run id (6+ characters), NAME, NAME@1.2.0 or NAME@production")
@@ -51,11 +60,14 @@ def parse_ref(text: str) -> Ref:
 
 
 def check_model_name(name: str) -> str:
-    if not MODEL_NAME_RE.match(name or ""):
+    """`name` in Unicode's composed form (NFC: "é" typed as e + accent names the same
+    model), if it is a valid model name; raises `InvalidInputError` if not."""
+    normal = unicodedata.normalize("NFC", name) if isinstance(name, str) else ""
+    if not MODEL_NAME_RE.fullmatch(normal):
         raise InvalidInputError(
             f"bad model name {name!r}: start with a letter or digit, then letters, digits, "
             "'_', '-', '.', at most 128 characters")
-    return name
+    return normal
 
 
 def check_stage(stage: str) -> str:
@@ -65,11 +77,44 @@ def check_stage(stage: str) -> str:
     return stage
 
 
+def check_text(value, what: str):
+    """`value` (a note, a tag, an experiment name) if it is text SQLite can store: None or a
+    str without lone surrogates (what undecodable bytes in a terminal's arguments become).
+    Raises `InvalidInputError` naming `what`."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{what} must be text, not {type(value).__name__}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInputError(
+            f"{what} {value[:40]!r} is not valid text (a lone surrogate at position "
+            f"{exc.start}, e.g. from bytes that are not UTF-8): give it as UTF-8") from None
+    return value
+
+
+def check_tags(tags: dict | None) -> dict:
+    """`tags` as a dict whose keys and text values pass `check_text`."""
+    if tags is None:
+        return {}
+    if not isinstance(tags, dict):
+        raise InvalidInputError(f"tags must be a dict of KEY: VALUE, not {type(tags).__name__}")
+    for key, value in tags.items():
+        check_text(key, "tag name")
+        if isinstance(value, str):
+            check_text(value, f"tag {key!r}")
+    return tags
+
+
 def parse_version(text: str) -> tuple[int, int, int]:
-    found = SEMVER_RE.match(text or "")
+    found = SEMVER_RE.fullmatch(text) if isinstance(text, str) else None
     if not found:
         raise InvalidInputError(f"bad version {text!r}: use MAJOR.MINOR.PATCH, e.g. 1.2.0")
-    return int(found[1]), int(found[2]), int(found[3])
+    parts = int(found[1]), int(found[2]), int(found[3])
+    if max(parts) >= 2**63:  # SQLite's largest integer
+        raise InvalidInputError(f"bad version {text!r}: each number must be below 2**63")
+    return parts
 
 
 def bumped(version: str, bump: str) -> str:
@@ -87,81 +132,3 @@ def bumped(version: str, bump: str) -> str:
 def did_you_mean(word: str, choices) -> str:
     close = difflib.get_close_matches(word or "", list(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def infer_bump(previous: dict, current: dict) -> tuple[str, str]:
-    """Decide `major`/`minor`/`patch` from what changed between two versions' facts.
-
-    Facts are dicts with `model_type`, `signature` (the model's own input signature, or
-    None), `input_schema` (schema of the run's data inputs), `params`, `metrics`, `data`
-    (data fingerprints by name), `source` and `packages`. Returns the bump and a one-line
-    reason naming what changed.
-    """
-    major = _major_reason(previous, current)
-    if major:
-        return "major", major
-    minor = _changes(previous, current, {"params": "hyperparameters", "data": "training data",
-                                         "metrics": "metrics"})
-    if minor:
-        return "minor", minor
-    patch = _changes(previous, current, {"source": "cell code", "packages": "environment"})
-    return "patch", patch or "model bytes changed; params, data, metrics and code are the same"
-
-
-def _major_reason(previous: dict, current: dict) -> str | None:
-    if previous.get("model_type") and previous["model_type"] != current.get("model_type"):
-        return f"model class changed: {previous.get('model_type')} → {current.get('model_type')}"
-    old_sig, new_sig = previous.get("signature"), current.get("signature")
-    if old_sig and new_sig:
-        return _signature_change(old_sig, new_sig, "input signature")
-    old_schema, new_schema = previous.get("input_schema"), current.get("input_schema")
-    if old_schema and new_schema and old_schema != new_schema:
-        return "input data schema changed: " + _dict_change(old_schema, new_schema)
-    return None
-
-
-def _signature_change(old: dict, new: dict, label: str) -> str | None:
-    old_features, new_features = old.get("features"), new.get("features")
-    if old_features is not None and new_features is not None and old_features != new_features:
-        removed = [f for f in old_features if f not in new_features]
-        added = [f for f in new_features if f not in old_features]
-        parts = ([f"removed {_names(removed)}"] if removed else []) + (
-            [f"added {_names(added)}"] if added else [])
-        return f"{label} changed: " + ("; ".join(parts) or "features reordered")
-    if old.get("n_features") != new.get("n_features"):
-        return f"{label} changed: {old.get('n_features')} → {new.get('n_features')} inputs"
-    if old.get("target") != new.get("target"):
-        return f"{label} changed: target {old.get('target')!r} → {new.get('target')!r}"
-    return None
-
-
-def _changes(previous: dict, current: dict, labels: dict[str, str]) -> str | None:
-    parts = []
-    for key, label in labels.items():
-        old, new = previous.get(key) or {}, current.get(key) or {}
-        if old != new:
-            parts.append(f"{label} changed: " + _dict_change(old, new))
-    return "; ".join(parts) or None
-
-
-def _dict_change(old, new, limit: int = 3) -> str:
-    if not isinstance(old, dict) or not isinstance(new, dict):
-        return "edited"
-    changed = [k for k in sorted(set(old) | set(new), key=str) if old.get(k) != new.get(k)]
-    shown = [f"{k} {_short(old.get(k))} → {_short(new.get(k))}" for k in changed[:limit]]
-    more = f" (+{len(changed) - limit} more)" if len(changed) > limit else ""
-    return ", ".join(shown) + more
-
-
-def _short(value) -> str:
-    if value is None:
-        return "∅"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    text = str(value)
-    return text if len(text) <= 24 else text[:10] + "…"
-
-
-def _names(names: list, limit: int = 3) -> str:
-    shown = ", ".join(repr(n) for n in names[:limit])
-    return shown + (f" (+{len(names) - limit} more)" if len(names) > limit else "")

@@ -10,7 +10,10 @@ import platform
 import socket
 import subprocess
 import sys
+import threading
+import time
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -73,26 +76,183 @@ def _user() -> str | None:
 def git_info(folder: str | os.PathLike) -> dict | None:
     """Return `{"commit", "branch", "dirty"}` of the git work tree holding `folder`, or None.
 
-    One `git status` call; `branch` is None on a detached HEAD, `commit` None before the
-    first commit; untracked files do not make the tree dirty. None when `folder` is not in
-    a repository, git is missing, fails or takes over 2 seconds. Never raises.
+    `branch` is None on a detached HEAD, `commit` None before the first commit; untracked
+    files do not make the tree dirty. None when `folder` is not in a repository, git is
+    missing, fails or takes over 2 seconds. Never raises.
+
+    `git status` runs only when something it reads changed since its last answer for this
+    work tree: `HEAD`, the index, the branch's ref, `packed-refs`, or the size, mtime or
+    inode of a tracked file (so editing a tracked file makes the tree dirty at once). That
+    check is a few `stat` calls per tracked file, in-process; work trees with more than
+    `GIT_WATCH_MAX_FILES` tracked files run `git status` every time.
     """
-    command = [
-        "git", "-C", os.fspath(folder), "status", "--porcelain=v2", "--branch",
-        "--untracked-files=no",
-    ]
+    fresh, info = cached_git_info(folder)
+    if fresh:
+        return info
+    folder = os.fspath(folder)
+    repo = _git_dirs(folder)
+    if repo is None:  # git is told where to look (GIT_DIR ...): do not second-guess it
+        return _git_status(folder)
+    with _git_lock:
+        state = _git_states.get(repo[0])
+        head, key = _git_key(repo, state)
+        files = state.files if state is not None and state.key[1] == key[1] else \
+            _tracked_files(repo[0])
+        stats = _stats(files) if files is not None else None
+        checked_at = time.time()
+        info = _git_status(folder)
+        _git_states[repo[0]] = _GitState(key, head, files, stats, info,
+                                         _settled(key, stats, checked_at))
+    return dict(info) if info is not None else None
+
+
+def cached_git_info(folder: str | os.PathLike) -> tuple[bool, dict | None]:
+    """`(True, git_info(folder))` when that is known without running git (no repository,
+    or nothing changed since `git status` last answered), else `(False, None)`: then
+    `git_info` runs it. For callers that would rather run git in the background."""
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        return True, None
+    if any(name in os.environ for name in _GIT_LOCATION_VARIABLES):
+        return False, None
+    repo = _git_dirs(folder)
+    if repo is None:
+        return True, None
+    with _git_lock:
+        state = _git_states.get(repo[0])
+        if state is None or not state.trusted or state.files is None:
+            return False, None
+        if _git_key(repo, state)[1] != state.key or _stats(state.files) != state.stats:
+            return False, None
+        return True, dict(state.info) if state.info is not None else None
+
+
+GIT_WATCH_MAX_FILES = 5000
+# Variables that point git elsewhere than the walk up from the folder would find.
+_GIT_LOCATION_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_CEILING_DIRECTORIES",
+                           "GIT_DISCOVERY_ACROSS_FILESYSTEM", "GIT_COMMON_DIR", "GIT_INDEX_FILE")
+# A file changed this close to a check may change again within the same mtime tick
+# ("racy git"): such a state is re-checked by `git status` next time.
+_RACY_S = 2.0
+
+
+@dataclass
+class _GitState:
+    key: tuple  # stats of HEAD, the index, the branch's ref file and packed-refs
+    head: tuple[tuple | None, str | None]  # HEAD's stat and the ref it names
+    files: tuple[str, ...] | None  # tracked files; None: too many to watch
+    stats: tuple | None  # their stats just before `git status` ran
+    info: dict | None  # what `git status` said
+    trusted: bool  # nothing was modified within `_RACY_S` of the check
+
+
+_git_states: dict[str, _GitState] = {}
+_git_lock = threading.Lock()
+
+
+def _git_dirs(folder: str) -> tuple[str, str, str] | None:
+    """(work tree root, git dir, common git dir) of the repository holding `folder`, found
+    as git finds it: the nearest `.git` folder, or `.git` file (worktrees, submodules).
+    None when there is none, or when git is told where to look (`GIT_DIR` ...)."""
+    if any(name in os.environ for name in _GIT_LOCATION_VARIABLES):
+        return None
+    current = os.path.abspath(folder)
+    while True:
+        dot_git = os.path.join(current, ".git")
+        if os.path.isdir(dot_git):
+            return current, dot_git, dot_git
+        if os.path.isfile(dot_git):
+            gitdir = _read_pointer(dot_git, "gitdir:", current)
+            if gitdir is None:
+                return None
+            common = _read_pointer(os.path.join(gitdir, "commondir"), "", gitdir) or gitdir
+            return current, gitdir, common
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+
+
+def _read_pointer(path: str, prefix: str, base: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not text.startswith(prefix):
+        return None
+    return os.path.normpath(os.path.join(base, text[len(prefix):].strip()))
+
+
+def _git_key(repo: tuple[str, str, str], state: _GitState | None) -> tuple[tuple, tuple]:
+    _, gitdir, common = repo
+    head_stat = _stat(os.path.join(gitdir, "HEAD"))
+    if state is not None and state.head[0] == head_stat:
+        ref = state.head[1]
+    else:
+        ref = _head_ref(os.path.join(gitdir, "HEAD"))
+    ref_stat = _stat(os.path.join(common, ref)) if ref else None
+    key = (head_stat, _stat(os.path.join(gitdir, "index")), ref_stat,
+           _stat(os.path.join(common, "packed-refs")))
+    return (head_stat, ref), key
+
+
+def _head_ref(path: str) -> str | None:
+    """The ref HEAD points to (`refs/heads/main`), None when detached or unreadable."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text[4:].strip() if text.startswith("ref:") else None
+
+
+def _stat(path: str) -> tuple | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_mtime_ns, found.st_size, found.st_ino
+
+
+def _stats(paths: tuple[str, ...]) -> tuple:
+    return tuple(_stat(path) for path in paths)
+
+
+def _tracked_files(root: str) -> tuple[str, ...] | None:
+    """The tracked files of the work tree (absolute), None when there are too many or
+    git cannot list them."""
+    listed = _git(root, "ls-files", "-z")
+    if listed is None:
+        return None
+    names = [name for name in listed.split("\0") if name]
+    if len(names) > GIT_WATCH_MAX_FILES:
+        return None
+    return tuple(os.path.join(root, name) for name in names)
+
+
+def _settled(key: tuple, stats: tuple | None, checked_at: float) -> bool:
+    newest = max((s[0] for s in (*key, *(stats or ())) if s is not None), default=0)
+    return newest / 1e9 < checked_at - _RACY_S
+
+
+def _git(folder: str, *args: str) -> str | None:
     # GIT_OPTIONAL_LOCKS=0: status must not take index.lock under the user's own git commands.
     env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
     try:
-        result = subprocess.run(
-            command, capture_output=True, text=True, timeout=GIT_TIMEOUT_S, env=env, check=False,
-        )
+        result = subprocess.run(["git", "-C", folder, *args], capture_output=True, text=True,
+                                timeout=GIT_TIMEOUT_S, env=env, check=False)
     except (OSError, subprocess.SubprocessError, ValueError):
         return None
-    if result.returncode != 0:
+    return result.stdout if result.returncode == 0 else None
+
+
+def _git_status(folder: str) -> dict | None:
+    output = _git(folder, "status", "--porcelain=v2", "--branch", "--untracked-files=no")
+    if output is None:
         return None
     info: dict[str, Any] = {"commit": None, "branch": None, "dirty": False}
-    for line in result.stdout.splitlines():
+    for line in output.splitlines():
         if line.startswith("# branch.oid "):
             oid = line.split(" ", 2)[2]
             info["commit"] = None if oid == "(initial)" else oid

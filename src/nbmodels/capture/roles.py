@@ -9,7 +9,7 @@ from typing import Any, Collection
 
 from .data import is_data
 from .models import is_model
-from .values import is_param_value, is_real_number
+from .values import is_param_value, is_real_number, one_number
 
 ROLES = ("model", "param", "metric", "data", "other")
 
@@ -34,24 +34,31 @@ _NOT_METRIC_WORDS = frozenset({
 _CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
-def role_of(name: str, value: Any, params: Collection[str] = (), metrics: Collection[str] = ()) -> str:
+def role_of(name: str, value: Any, params: Collection[str] = (), metrics: Collection[str] = (),
+            computed: Collection[str] = ()) -> str:
     """Return the role of a captured value: "model", "param", "metric", "data" or "other".
 
     Names listed in `params` / `metrics` (from `--params` / `--metrics`) win; then models,
-    data, numbers with metric-like names, and small scalar values as params.
+    numbers with metric-like names (0-d tensors and arrays too), data, and plain values (scalars, small lists, sets and
+    dicts of them) as params, unless the cell computed them (`CellNames.computed`: loop
+    variables, loop counters, clock and plot readings), which are "other". Never raises:
+    a value that cannot be inspected is "other".
     """
     if name in params:
         return "param"
     if name in metrics:
         return "metric"
-    if is_model(value):
-        return "model"
-    if is_data(value):
-        return "data"
-    if is_metric_name(name) and is_real_number(value):
-        return "metric"
-    if is_param_value(value):
-        return "param"
+    try:
+        if is_model(value):
+            return "model"
+        if is_metric_name(name) and is_real_number(one_number(value)):
+            return "metric"  # also a 0-d tensor or array: `loss` of a training loop
+        if is_data(value):
+            return "data"
+        if name not in computed and is_param_value(value):
+            return "param"
+    except Exception:  # noqa: BLE001  a hostile value: stored (or not) as an object
+        return "other"
     return "other"
 
 

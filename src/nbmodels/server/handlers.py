@@ -20,8 +20,11 @@
 
 Every request may carry `path`: the notebook (or its folder) relative to the server root; the
 registry is the one `resolve_home` finds from there (`NBMODELS_HOME` wins), never above the
-root. A path outside the root is refused with 403. Every error is
-`{"error": {"type": ..., "message": ...}}` with the status from `ERROR_STATUS`.
+root. A path outside the root is refused with 403, and so is a registry that a symbolic link
+leads outside it; a path the file system cannot take (a NUL byte, a name over 255 bytes) is
+a 400. Every error is `{"error": {"type": ..., "message": ...}}` with the status from
+`ERROR_STATUS` (a damaged database is a 503); messages name the registry relative to the
+root, never by an absolute server path.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import asyncio
 import functools
 import json
 import math
+import os
 from http.client import responses
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Callable
@@ -39,8 +43,8 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from ..config import resolve_home
-from ..errors import (AmbiguousRefError, ConflictError, IntegrityError, InvalidInputError,
-                      NbModelsError, NotFoundError)
+from ..errors import (AmbiguousRefError, ConflictError, DatabaseDamagedError, IntegrityError,
+                      InvalidInputError, NbModelsError, NotFoundError, ReadOnlyRegistryError)
 
 if TYPE_CHECKING:
     from ..registry import Registry
@@ -50,13 +54,16 @@ ERROR_STATUS: dict[type[NbModelsError], int] = {
     InvalidInputError: 400,
     AmbiguousRefError: 400,
     ConflictError: 409,
+    ReadOnlyRegistryError: 403,
     IntegrityError: 500,
+    DatabaseDamagedError: 503,
 }
 
 RUNS_PAGE = 50
 RUNS_PAGE_MAX = 500
 VERSIONS_PAGE = 50
 VERSIONS_PAGE_MAX = 500
+NAME_MAX = 255  # bytes in one file name on the usual file systems
 
 
 class ApiError(tornado.web.HTTPError):
@@ -80,11 +87,35 @@ def registry_home(root: Path, path: str) -> Path:
     pointing outside."""
     if path.startswith(("/", "\\", "~")) or PurePosixPath(path).is_absolute():
         raise ApiError(403, "Forbidden", f"path {path!r} must be relative to the server root")
-    target = (root / path).resolve()
-    if not target.is_relative_to(root):
-        raise ApiError(403, "Forbidden", f"path {path!r} leaves the server root")
-    folder = target if target.is_dir() else target.parent
-    return resolve_home(start=folder, root=root)
+    if "\x00" in path or any(len(os.fsencode(part)) > NAME_MAX for part in path.split("/")):
+        raise ApiError(400, "InvalidInputError", f"path {path[:80]!r} cannot be used: a NUL "
+                                                 f"byte or a name over {NAME_MAX} bytes")
+    try:
+        target = (root / path).resolve()
+        if not target.is_relative_to(root):
+            raise ApiError(403, "Forbidden", f"path {path!r} leaves the server root")
+        folder = target if target.is_dir() else target.parent
+        home = resolve_home(start=folder, root=root)
+        if not os.environ.get("NBMODELS_HOME"):  # the server's own setting may point anywhere
+            _check_inside(root, home, path)
+    except (OSError, ValueError) as error:  # a NUL byte, a name too long for the file system
+        reason = getattr(error, "strerror", None) or str(error)
+        raise ApiError(400, "InvalidInputError",
+                       f"path {path[:80]!r} cannot be used: {reason}") from None
+    return home
+
+
+def _check_inside(root: Path, home: Path, path: str) -> None:
+    """Refuse a registry (or its database or objects) that a symbolic link puts outside `root`."""
+    for part in (home, home / "registry.db", home / "objects"):
+        if not part.resolve().is_relative_to(root):
+            raise ApiError(403, "Forbidden", f"the registry for path {path[:80]!r} is a "
+                                             "symbolic link leading outside the server root")
+
+
+def shown_home(root: Path, home: Path) -> str:
+    """The registry folder as the panel shows it: relative to the root, else as it is."""
+    return str(home.relative_to(root)) if home.is_relative_to(root) else str(home)
 
 
 def jsonable(value: Any) -> Any:
@@ -125,7 +156,18 @@ class RegistryHandler(APIHandler):
         try:
             return await asyncio.to_thread(work)
         except NbModelsError as error:
-            raise ApiError(status_for(error), type(error).__name__, str(error)) from error
+            raise ApiError(status_for(error), type(error).__name__,
+                           self.without_server_paths(str(error), home)) from error
+
+    def without_server_paths(self, message: str, home: Path) -> str:
+        """`message` with the registry and the root named relative to the root: a client
+        learns nothing of the server's file system."""
+        outside = not home.is_relative_to(self.root_dir)
+        for absolute, shown in ((str(home), "$NBMODELS_HOME" if outside else
+                                 shown_home(self.root_dir, home)),
+                                (str(self.root_dir), ".")):
+            message = message.replace(absolute, shown)
+        return message
 
     def reply(self, **body: Any) -> None:
         self.finish(json.dumps(jsonable(body), default=str))
@@ -137,8 +179,8 @@ class RegistryHandler(APIHandler):
         elif isinstance(error, tornado.web.HTTPError):
             error_type = responses.get(status_code, "Error").replace(" ", "")
             message = error.log_message or responses.get(status_code, "error")
-        else:  # a bug: tornado has logged the traceback
-            error_type, message = "InternalServerError", f"unexpected error: {error!r}"
+        else:  # a bug: tornado has logged the traceback; the client gets no internals
+            error_type, message = "InternalServerError", "internal error: see the server log"
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"error": {"type": error_type, "message": message}}))
 
@@ -180,9 +222,7 @@ class ModelsHandler(RegistryHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
         models = await self.call(lambda r: [m.to_dict() for m in r.list_models()])
-        home = self.home
-        shown = home.relative_to(self.root_dir) if home.is_relative_to(self.root_dir) else home
-        self.reply(home=str(shown), models=models)
+        self.reply(home=shown_home(self.root_dir, self.home), models=models)
 
 
 class VersionsHandler(RegistryHandler):

@@ -1,0 +1,38 @@
+"""The IPython magics: `%%track`, `%register`, `%restore`, `%stage` (and, from
+`nbmodels.browse_magics`, `%compare` and `%models`).
+
+Each magic parses its line like a POSIX shell (`parsing`), makes one `Registry` call and
+renders the result. `NbModelsError` becomes a one-line `UsageError`; anything else is a bug
+and keeps its traceback.
+
+    parsing   the line: shlex + magic_arguments, expressions, safe variable names
+    base      RegistryMagics (the kernel's registry), user_errors
+    track     %%track: an input transformer + cell events over `nbmodels.tracking`
+    models    %register, %restore, %stage
+"""
+
+from __future__ import annotations
+
+from ..config import NBModels
+from .base import RegistryMagics, user_errors
+from .parsing import expression, parse
+from .track import begin_tracked_cell
+
+__all__ = ["RegistryMagics", "begin_tracked_cell", "expression", "load_ipython_extension",
+           "parse", "user_errors"]
+
+
+def load_ipython_extension(ipython) -> None:
+    """`%load_ext nbmodels`: the magics, the `%%track` transformer and its cell events."""
+    from ..browse_magics import BrowseMagics
+    from .models import ModelMagics
+    from .track import TrackMagics, install
+
+    config = next((c for c in ipython.configurables if isinstance(c, NBModels)), None)
+    if config is None:
+        config = NBModels(parent=ipython)
+        ipython.configurables.append(config)
+    track = TrackMagics(ipython, config)
+    for magics in (track, ModelMagics(ipython, config), BrowseMagics(ipython, config)):
+        ipython.register_magics(magics)
+    install(ipython, track)

@@ -1,0 +1,224 @@
+"""Serializing one value into a temp file while hashing exactly the bytes written.
+
+The serializer (pickle, joblib, a safe format) writes into `HashingWriter`, which copies
+every byte into one of a few fixed buffers; a worker thread writes each full buffer to the
+file and hashes that same buffer (`os.write` and BLAKE3 release the GIL, so on two cores
+this costs about the serialization time). Copying first is what makes the hash true: a
+thread of the user's that mutates an array while it is saved changes the user's array, not
+the buffer that is both written and hashed, so an object's file always matches its name.
+
+`dump_bounded` runs the serializer in a thread of its own and gives up after a timeout: a
+value whose `__reduce__` never returns costs `NBModels.capture_timeout_s`, not the kernel.
+Python cannot stop a thread, so an abandoned serializer keeps running until it returns (or
+the kernel exits); its temp file is unlinked at once and its file descriptor is closed by
+that thread when it finishes, and every write it still attempts raises.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import threading
+from typing import Any, Callable
+
+import blake3
+
+PIECE = 1 << 20  # bytes per buffer handed to the worker
+IN_FLIGHT = 8  # buffers at most: bounds the extra memory of a save to IN_FLIGHT * PIECE
+
+
+class SizeLimitExceeded(Exception):
+    pass
+
+
+class Abandoned(Exception):
+    """Raised in an abandoned serializer thread at its next write."""
+
+
+class SerializerTimeout(Exception):
+    """The serializer did not finish in time; its thread was abandoned."""
+
+
+class HashingWriter:
+    """A file-like that writes every byte to `fd` and hashes it, counting them.
+
+    Call `close()` once the serializer is done (it re-raises an error of the worker) or
+    `abort()` after a failure. A value smaller than one buffer is written and hashed inline,
+    with no thread.
+    """
+
+    def __init__(self, fd: int, max_bytes: int | None):
+        self.fd = fd
+        self.hasher = blake3.blake3()
+        self.size = 0
+        self.max_bytes = max_bytes
+        self.abandoned = False
+        self._buffer: bytearray | None = None
+        self._fill = 0
+        self._allocated = 0
+        self._free: queue.SimpleQueue = queue.SimpleQueue()
+        self._queue: queue.Queue | None = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def write(self, data) -> int:
+        if self.abandoned:
+            raise Abandoned
+        view = memoryview(data)
+        if view.format != "B" or view.ndim != 1 or not view.c_contiguous:
+            # raw memory order, as the pickler means it for an F-contiguous buffer
+            view = view.cast("B") if view.c_contiguous else memoryview(view.tobytes("A"))
+        count = view.nbytes
+        self.size += count
+        if self.max_bytes is not None and self.size > self.max_bytes:
+            raise SizeLimitExceeded
+        while view.nbytes:
+            if self._buffer is None:
+                self._buffer, self._fill = self._take_buffer(), 0
+            take = min(PIECE - self._fill, view.nbytes)
+            self._buffer[self._fill:self._fill + take] = view[:take]
+            self._fill += take
+            view = view[take:]
+            if self._fill == PIECE:
+                self._send()
+        return count
+
+    @property
+    def error(self) -> BaseException | None:
+        """The worker's failure to write or hash, if any."""
+        return self._error
+
+    def tell(self) -> int:  # joblib aligns numpy buffers on the stream position
+        return self.size
+
+    def digest(self) -> str:
+        return self.hasher.hexdigest()
+
+    def _take_buffer(self) -> bytearray:
+        try:
+            return self._free.get_nowait()
+        except queue.Empty:
+            if self._allocated < IN_FLIGHT + 1:
+                self._allocated += 1
+                return bytearray(PIECE)
+            return self._free.get()  # every buffer is in flight: wait for the worker
+
+    def _send(self) -> None:
+        if self._error is not None:
+            raise self._error
+        if self._queue is None:
+            self._queue = queue.Queue()
+            self._thread = threading.Thread(target=self._drain, name="nbmodels-writer",
+                                            daemon=True)
+            self._thread.start()
+        self._queue.put((self._buffer, self._fill))
+        self._buffer = None
+
+    def _drain(self) -> None:
+        while (item := self._queue.get()) is not None:
+            buffer, fill = item
+            if self._error is None:
+                try:
+                    self._write_and_hash(memoryview(buffer)[:fill])
+                except BaseException as exc:  # re-raised in the serializer's thread
+                    self._error = exc
+            self._free.put(buffer)
+
+    def _write_and_hash(self, view: memoryview) -> None:
+        written = view
+        while written.nbytes:
+            written = written[os.write(self.fd, written):]
+        self.hasher.update(view)
+
+    def close(self) -> None:
+        """Write and hash what is left and stop the worker; raise its error if it had one."""
+        if self._thread is None:
+            if self._buffer is not None:
+                self._write_and_hash(memoryview(self._buffer)[:self._fill])
+        else:
+            if self._buffer is not None and self._fill:
+                self._send()
+            self._stop()
+        self._buffer = None
+        if self._error is not None:
+            raise self._error
+
+    def abort(self) -> None:
+        """Stop the worker without raising (the caller is already handling an error)."""
+        self._error = self._error or SizeLimitExceeded()
+        self._stop()
+
+    def _stop(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+
+def dump_bounded(dump: Callable[[], None], writer: HashingWriter, timeout_s: float | None,
+                 temp_path: str) -> None:
+    """Run `dump()` (which writes into `writer`), giving up after `timeout_s` seconds.
+
+    On time out `SerializerTimeout` is raised, `temp_path` is unlinked and the thread is left to
+    finish on its own: it then stops its writer and closes `writer.fd`. Otherwise the
+    caller owns the file descriptor as usual. `timeout_s=None` dumps in the calling thread.
+    """
+    if timeout_s is None:
+        dump()
+        return
+    state = {"done": False, "error": None}
+    lock = threading.Lock()
+
+    def run() -> None:
+        try:
+            dump()
+        except BaseException as exc:  # handed to the waiting caller
+            state["error"] = exc
+        finally:
+            with lock:
+                state["done"] = True
+                abandoned = writer.abandoned
+            if abandoned:
+                writer.abort()
+                os.close(writer.fd)
+
+    thread = threading.Thread(target=run, name="nbmodels-serializer", daemon=True)
+    thread.start()
+    try:
+        thread.join(timeout_s)
+    finally:  # also on KeyboardInterrupt while waiting
+        with lock:
+            if not state["done"]:
+                writer.abandoned = True
+        if writer.abandoned:
+            try:
+                os.unlink(temp_path)
+            except FileNotFoundError:
+                pass
+    if writer.abandoned:
+        raise SerializerTimeout
+    if state["error"] is not None:
+        raise state["error"]
+
+
+def size_hint(obj: Any, depth: int = 2) -> int:
+    """A cheap lower bound of `obj`'s serialized size, from what arrays and frames report
+    (`nbytes`), without copying anything: a memmap or a non-contiguous array would be copied
+    whole by pickle before a size limit applied while streaming."""
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(obj, numpy.ndarray):
+        return int(obj.nbytes)
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(obj, torch.Tensor):
+        return int(obj.nelement() * obj.element_size())
+    pandas = sys.modules.get("pandas")
+    if pandas is not None and isinstance(obj, (pandas.DataFrame, pandas.Series)):
+        try:
+            usage = obj.memory_usage(index=False, deep=False)
+            return int(usage.sum() if hasattr(usage, "sum") else usage)
+        except Exception:  # an exotic extension dtype: no hint, the stream limit applies
+            return 0
+    if depth and isinstance(obj, (list, tuple, dict)) and len(obj) <= 10_000:
+        items = obj.values() if isinstance(obj, dict) else obj
+        return sum(size_hint(item, depth - 1) for item in items)
+    return 0
