@@ -385,3 +385,25 @@ def test_to_text_keeps_small_and_large_numbers(registry, data):
     assert "1e-09" in params and "0.0001" in params and " 0.0 " not in params
     metrics = text.split("== Metrics")[1].split("==")[0]
     assert "1e-09" in metrics and "2.5e-09" in metrics and "1.5e-09" in metrics
+
+
+def test_importance_of_a_forest_is_scikit_learns_without_its_thread_pool():
+    from sklearn.ensemble import ExtraTreesRegressor, RandomForestClassifier
+
+    X, y = make_classification(n_samples=300, n_features=8, random_state=0)
+    for model in (RandomForestClassifier(n_estimators=15, n_jobs=2, random_state=0).fit(X, y),
+                  ExtraTreesRegressor(n_estimators=5, random_state=0).fit(X, y.astype(float))):
+        found = feature_importance(model)
+        assert np.allclose(list(found.values()), model.feature_importances_)
+
+
+def test_importance_with_a_limit_keeps_the_largest_by_magnitude():
+    """A model with millions of coefficients: the largest, found block by block."""
+    rng = np.random.default_rng(0)
+    model = Ridge().fit(rng.normal(size=(3, 2)), rng.normal(size=3))
+    model.coef_ = rng.normal(size=300_007)
+    model.coef_[[5, 299_999]] = [np.nan, -50.0]
+    found = feature_importance(model, limit=100)
+    magnitude = np.nan_to_num(np.abs(model.coef_))
+    expected = [f"x{i}" for i in np.argsort(-magnitude, kind="stable")[:100]]
+    assert list(found) == expected and found["x299999"] == -50.0

@@ -172,6 +172,24 @@ def test_over_size_limit_is_listed_not_stored(registry):
     assert list(registry.objects.hashes()) == []
 
 
+def test_data_bound_and_read_by_one_cell_is_serialized_once(registry, monkeypatch):
+    """`obj = big`: the variable and the input hold the same data; one object, one save."""
+    from datetime import datetime, timezone
+
+    from nbmodels.registry import CellRecord
+
+    big = np.arange(50_000.0)
+    saves = []
+    real_put = registry.objects.put
+    monkeypatch.setattr(registry.objects, "put", lambda *a, **k: saves.append(1) or real_put(*a, **k))
+    now = datetime.now(timezone.utc)
+    run = registry.record_run(CellRecord("obj = big", "t", "ok", now, now, values={"obj": big},
+                                         inputs={"big": big}))
+    assert len(saves) == 1
+    assert run.variable("obj").object_hash == run.inputs[0].object_hash
+    assert np.array_equal(registry.load_variables(run.id)["obj"], big)
+
+
 def test_listings_are_flat_dataframes(registry, tabular):
     from sklearn.linear_model import LogisticRegression
 

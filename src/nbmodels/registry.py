@@ -51,6 +51,7 @@ class Registry:
     def __init__(self, home: str | os.PathLike | None = None):
         self.home = resolve_home(home)
         self.store = Store(self.home / "registry.db")
+        self._run_objects: dict[str, StoredObject] = {}  # data stored by the run being recorded
         self.objects = ObjectStore(self.home / "objects")
         # seconds one value may take to serialize before it is listed as not captured
         # (the magics set it from NBModels.capture_timeout_s)
@@ -76,11 +77,15 @@ class Registry:
         check_text(cell.note, "note")
         check_tags(cell.tags)
         run_id = str(ULID.from_datetime(cell.started_at))
-        variables = [self._capture_variable(name, value, cell, max_object_bytes)
-                     for name, value in sorted(cell.values.items())]
-        inputs = [self._capture_input(name, value, cell.input_summaries.get(name),
-                                      max_object_bytes if store_inputs else 0)
-                  for name, value in sorted(cell.inputs.items())]
+        self._run_objects: dict[str, StoredObject] = {}
+        try:
+            variables = [self._capture_variable(name, value, cell, max_object_bytes)
+                         for name, value in sorted(cell.values.items())]
+            inputs = [self._capture_input(name, value, cell.input_summaries.get(name),
+                                          max_object_bytes if store_inputs else 0)
+                      for name, value in sorted(cell.inputs.items())]
+        finally:
+            self._run_objects = {}
         for row in [*variables, *inputs]:
             row["run_id"] = run_id
         params = _run_params(variables, cell)
@@ -162,7 +167,10 @@ class Registry:
                     fingerprint: str | None) -> None:
         """Store `value` (or reuse the object already holding this data fingerprint) and
         note the object in `row`, or the reason it could not be stored."""
-        stored = self._object_for_fingerprint(fingerprint, value) if fingerprint else None
+        # The same data bound and read by one cell (`obj = big`) is serialized once.
+        stored = self._run_objects.get(fingerprint) if fingerprint else None
+        if stored is None and fingerprint:
+            stored = self._object_for_fingerprint(fingerprint, value)
         if stored is None:
             try:
                 stored = self.objects.put(value, self._run_format(row, value),
@@ -170,6 +178,8 @@ class Registry:
             except UnstorableObject as exc:
                 row["reason"] = exc.reason
                 return
+        if fingerprint:  # None when the fingerprint does not prove the content
+            self._run_objects[fingerprint] = stored
         row["object_hash"], row["stored"] = stored.hash, stored
         if "size" in row:
             row["size"] = stored.size
@@ -488,6 +498,10 @@ class Registry:
         facts = version_facts(obj, run)
         params = run.params if run else capture.model_params(obj)
         metrics = run.metrics if run else {}
+        # outside the transaction, which holds the lock; a run that captured these bytes
+        # already computed it (a forest's takes milliseconds)
+        captured = self._captured_importance(stored.hash)
+        importance = captured[0] if captured else recorded_importance(obj)
         with self.store.write() as db:
             same = self.store.one("SELECT * FROM versions WHERE name = ? AND object_hash = ?",
                                   [name, stored.hash])
@@ -513,7 +527,7 @@ class Registry:
                 "bump_reason": reason, "note": note, "tags": encode_json(tags or {}),
                 "params": encode_json(params), "metrics": encode_json(metrics),
                 "facts": encode_json({**stored_facts(facts),
-                                      "importance": recorded_importance(obj)})}])
+                                      "importance": importance})}])
             if stage and stage != "none":
                 self._move_stage(db, name, new_version, "none", stage, note)
         return self.get(f"{name}@{new_version}")
@@ -673,12 +687,20 @@ class Registry:
             if len(models) != 1:
                 raise NotFoundError(f"run {target.id} has not exactly one model captured")
             digest = models[0].object_hash
+        found = self._captured_importance(digest)
+        if found is not None:
+            return found[0]
+        raise NotFoundError("none recorded with this model (stored by an older nbmodels); "
+                            "compare with `on=` to load the models")
+
+    def _captured_importance(self, digest: str) -> tuple[dict | None] | None:
+        """`(importance,)` recorded when a run captured the model stored as `digest` (the
+        same bytes, the same model), or None when no run recorded one."""
         for row in self.store.query("SELECT data FROM variables WHERE object_hash = ? AND "
                                     "role = 'model'", [digest]):
             if isinstance(row["data"], dict) and "importance" in row["data"]:
-                return row["data"]["importance"]
-        raise NotFoundError("none recorded with this model (stored by an older nbmodels); "
-                            "compare with `on=` to load the models")
+                return (row["data"]["importance"],)
+        return None
 
     def _load_objects(self, objects: dict[str, str], trusted: Iterable[str]) -> dict[str, Any]:
         """`{what: hash}` loaded. Pickles are refused, all named in one line, before any
@@ -870,13 +892,9 @@ def recorded_importance(model: Any) -> dict[str, float] | None:
     from .comparison import feature_importance
 
     try:
-        values = feature_importance(model)
+        return feature_importance(model, limit=MAX_IMPORTANCE_FEATURES)
     except Exception:  # noqa: BLE001  a model whose attributes raise: no importance
         return None
-    if values and len(values) > MAX_IMPORTANCE_FEATURES:
-        kept = sorted(values, key=lambda f: -abs(values[f]) if values[f] == values[f] else 0)
-        values = {f: values[f] for f in kept[:MAX_IMPORTANCE_FEATURES]}
-    return values
 
 
 class _Collected:

@@ -238,10 +238,18 @@ def _serialize(obj: Any, writer: HashingWriter, serializer: str, timeout_s: floa
     return recorded[0]
 
 
+_HASH_BLOCK = 8 * 2**20  # large enough for BLAKE3's threads, small beside any object worth it
+
+
 def _hash_file(path: Path) -> str:
+    """The BLAKE3 hash of a file read by blocks into one buffer: a mapping of the whole
+    file would add its size to the kernel's resident memory while it is checked."""
     hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
-    if os.stat(path).st_size:  # mmap refuses empty files
-        hasher.update_mmap(path)
+    buffer = bytearray(min(_HASH_BLOCK, max(1, os.stat(path).st_size)))
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as file:
+        while count := file.readinto(buffer):
+            hasher.update(view[:count])
     return hasher.hexdigest()
 
 
