@@ -477,3 +477,182 @@ def test_restore_as_a_reserved_name_is_one_line_and_binds_nothing(bc_shell, name
     assert bc_shell.user_ns.keys() == before.keys()
     assert all(bc_shell.user_ns[k] is before[k] for k in ("__builtins__", "print")
                if k in before)
+
+
+# ------------------------------------------------ issue 9 item 10: safe formats from the magics
+
+# two columns: a fit in well under a second on a busy machine
+_QUICK_CELL = ("features = X_train[['mean radius', 'mean texture']]\n"
+               "clf = LogisticRegression(max_iter=1000).fit(features, y_train)\n"
+               "accuracy = clf.score(X_test[features.columns], y_test)\n")
+
+
+def _predictions(shell, name: str):
+    return shell.user_ns[name].predict(shell.user_ns["X_test"][["mean radius", "mean texture"]])
+
+
+def _serializer_of(version) -> str:
+    registry = Registry()
+    return registry.store.one("SELECT serializer FROM objects WHERE hash = ?",
+                              [version.object_hash])["serializer"]
+
+
+@pytest.fixture
+def options(bc_shell):
+    """The kernel's NBModels settings, put back as they were after the test."""
+    from nbmodels.config import NBModels
+
+    config = next(c for c in bc_shell.configurables if isinstance(c, NBModels))
+    saved = {k: getattr(config, k) for k in ("serializer", "allow_pickle", "trusted_types")}
+    yield config
+    for key, value in saved.items():
+        setattr(config, key, value)
+
+
+def _user_names(shell) -> set[str]:
+    return {n for n in shell.user_ns if not n.startswith("_")}  # not In[]/Out[] history
+
+
+def _refused_in_one_line(shell, line: str) -> str:
+    names = _user_names(shell)
+    result = shell.run_cell(line, store_history=True)
+    assert type(result.error_in_exec) is UsageError, result.error_in_exec
+    message = str(result.error_in_exec)
+    assert "\n" not in message and _user_names(shell) == names
+    return message
+
+
+def test_register_format_skops_stores_skops_that_restores_equal(bc_shell, options):
+    bc_shell.run_cell("%%track\n" + _QUICK_CELL, store_history=True)
+    bc_shell.run_cell("%register clf m --format skops", store_history=True)
+    version = Registry().get("m")
+    assert _serializer_of(version) == "skops"
+    assert Registry().objects.path(version.object_hash).read_bytes()[:2] == b"PK"  # skops zip
+    assert version.run_id == nbmodels.last_run().id  # lineage kept though the bytes differ
+    bc_shell.run_line_magic("config", "NBModels.allow_pickle = False")
+    bc_shell.run_cell("%restore m --as back", store_history=True)
+    np.testing.assert_array_equal(_predictions(bc_shell, "back"), _predictions(bc_shell, "clf"))
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "xgboost-json", "lightgbm", "''", "SKOPS"])
+def test_register_with_a_bad_format_is_one_line_and_writes_nothing(bc_shell, registry_home,
+                                                                     fmt):
+    bc_shell.run_cell_magic("track", "", _QUICK_CELL)
+    counts = {t: _rows(registry_home, t) for t in ("runs", "versions", "objects")}
+    files = sorted((registry_home / "objects").rglob("*"))
+    message = _refused_in_one_line(bc_shell, f"%register clf m --format {fmt}")
+    assert "format" in message
+    assert {t: _rows(registry_home, t) for t in counts} == counts
+    assert sorted((registry_home / "objects").rglob("*")) == files
+
+
+def test_config_serializer_auto_stores_tracked_and_registered_models_safely(bc_shell, options,
+                                                                           monkeypatch):
+    from nbmodels.objects import ObjectStore
+
+    bc_shell.run_line_magic("config", 'NBModels.serializer = "auto"')
+    bc_shell.run_cell("%%track\n" + _QUICK_CELL, store_history=True)
+    run_model = nbmodels.last_run().variable("clf")
+    puts = []
+    real_put = ObjectStore.put
+    monkeypatch.setattr(ObjectStore, "put", lambda self, obj, *args, **kw: puts.append(obj) or
+                        real_put(self, obj, *args, **kw))
+    bc_shell.run_cell("%register clf bc", store_history=True)
+    version = Registry().get("bc")
+    assert _serializer_of(version) == "skops" and version.object_hash == run_model.object_hash
+    assert puts == []  # the run's skops bytes, reused
+    bc_shell.run_cell("%register clf pickled --format pickle5", store_history=True)
+    assert _serializer_of(Registry().get("pickled")) == "pickle5"
+
+
+def test_pickles_refused_from_the_magics_in_one_line_and_safe_versions_restore(bc_shell,
+                                                                                 options):
+    bc_shell.run_cell("%%track\n" + _QUICK_CELL, store_history=True)
+    bc_shell.run_cell("%register clf plain", store_history=True)
+    bc_shell.run_cell("%register clf safe --format skops", store_history=True)
+    run_id = nbmodels.last_run().id
+    bc_shell.run_line_magic("config", "NBModels.allow_pickle = False")
+    message = _refused_in_one_line(bc_shell, "%restore plain --as nope")
+    assert "plain@1.0.0" in message and "pickle" in message
+    message = _refused_in_one_line(bc_shell, f"%restore {run_id} --all")
+    assert "pickle" in message and "clf" in message
+    bc_shell.run_cell("%restore safe --as back", store_history=True)
+    assert bc_shell.user_ns["back"].n_features_in_ == bc_shell.user_ns["clf"].n_features_in_
+    bc_shell.run_line_magic("config", "NBModels.allow_pickle = True")
+    bc_shell.run_cell("%restore plain --as again", store_history=True)
+    assert "again" in bc_shell.user_ns
+
+
+def test_nbmodels_allow_pickle_0_refuses_pickles_in_a_new_kernel(bc_shell, monkeypatch):
+    from nbmodels.config import NBModels
+    from nbmodels.magics.models import ModelMagics
+
+    bc_shell.run_cell_magic("track", "", _QUICK_CELL)
+    bc_shell.run_line_magic("register", "clf plain")
+    monkeypatch.setenv("NBMODELS_ALLOW_PICKLE", "0")
+    kernel = ModelMagics(bc_shell, NBModels())  # the options a kernel started now would have
+    with pytest.raises(UsageError, match=r"refusing to load plain@1\.0\.0: stored as pickle"):
+        kernel.restore("plain --as nope")
+    assert "nope" not in bc_shell.user_ns
+
+
+def test_skops_types_not_trusted_are_named_and_approved_with_trusted_types(bc_shell, options):
+    bc_shell.run_cell("from sklearn.ensemble import RandomForestClassifier\n"
+                      "forest = RandomForestClassifier(n_estimators=3, random_state=0)"
+                      ".fit(X_train[['mean radius', 'mean texture']], y_train)")
+    bc_shell.run_cell("%register forest --format skops", store_history=True)
+    message = _refused_in_one_line(bc_shell, "%restore forest --as back")
+    assert "sklearn.tree._tree.Tree" in message and "NBModels.trusted_types" in message
+    bc_shell.run_line_magic("config", "NBModels.trusted_types = ['sklearn.tree._tree.Tree']")
+    bc_shell.run_cell("%restore forest --as back", store_history=True)
+    np.testing.assert_array_equal(_predictions(bc_shell, "back"),
+                                  _predictions(bc_shell, "forest"))
+
+
+# ------------------------------------------------ found by tests/reliability/test_fuzz_magics.py
+
+@pytest.mark.parametrize("line", ["--note '\ud800'", "exp\udcff", "--tag 'k=\ud800'",
+                                  "--tag '\udcff=v'"])
+def test_track_text_that_cannot_be_stored_is_one_line_and_the_cell_does_not_run(
+        shell, registry_home, line):
+    """A lone surrogate (undecodable bytes) in an experiment, note or tag: refused before
+    the cell runs, not a cell that ran and then silently recorded nothing."""
+    result = shell.run_cell(f"%%track {line}\nside_effect = 1")  # (IPython's history
+    assert type(result.error_in_exec) is UsageError  # cannot store a lone surrogate)
+    assert "not valid text" in str(result.error_in_exec)
+    with pytest.raises(UsageError, match="not valid text"):
+        shell.run_cell_magic("track", line, "side_effect = 1")
+    assert "side_effect" not in shell.user_ns and _rows(registry_home, "runs") == 0
+
+
+# ------------------------------------------------ what the README promises about %%track
+
+def test_a_tracked_cell_that_does_not_compile_records_nothing(shell, registry_home):
+    result = shell.run_cell("%%track\nbroken = (\n", store_history=True)
+    assert isinstance(result.error_before_exec, SyntaxError)  # as without %%track
+    assert _rows(registry_home, "runs") == 0 and "broken" not in shell.user_ns
+    shell.run_cell("%%track\nfine = 1", store_history=True)  # the next one is tracked
+    assert _rows(registry_home, "runs") == 1 and nbmodels.last_run().params == {"fine": 1}
+
+
+def test_capture_timeout_bounds_a_value_whose_serializer_blocks(shell, registry_home):
+    shell.run_cell("import threading\n"
+                   "release = threading.Event()\n"
+                   "class Stuck:\n"
+                   "    def fit(self, X=None, y=None): return self\n"
+                   "    def predict(self, X): return X\n"
+                   "    def __reduce__(self):\n"
+                   "        release.wait(60)\n"
+                   "        return (Stuck, ())\n")
+    shell.run_line_magic("config", "NBModels.capture_timeout_s = 0.5")
+    try:
+        shell.run_cell("%%track\nstuck = Stuck().fit()\nkept = 1", store_history=True)
+        run = nbmodels.last_run()
+        assert "NBModels.capture_timeout_s" in run.variable("stuck").reason
+        assert run.params == {"kept": 1}  # the run is recorded, with what could be stored
+        with pytest.raises(UsageError, match=r"cannot store stuck: .*capture_timeout_s"):
+            shell.run_line_magic("register", "stuck")
+        assert _rows(registry_home, "versions") == 0
+    finally:
+        shell.user_ns["release"].set()  # the abandoned serializer threads finish
+        shell.run_line_magic("config", "NBModels.capture_timeout_s = 30.0")

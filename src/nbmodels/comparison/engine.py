@@ -78,6 +78,11 @@ def _check_on(on) -> tuple:
         X, y = on
     except (TypeError, ValueError):
         raise InvalidInputError("on= takes a pair (X, y): features and true targets") from None
-    if len(X) != len(y):
-        raise InvalidInputError(f"on=(X, y): X has {len(X)} rows but y has {len(y)}")
+    try:
+        rows = len(X), len(y)
+    except TypeError:  # a model, a number: what has no rows
+        raise InvalidInputError(f"on=(X, y) takes data with rows: got a {type(X).__name__} "
+                                f"and a {type(y).__name__}") from None
+    if rows[0] != rows[1]:
+        raise InvalidInputError(f"on=(X, y): X has {rows[0]} rows but y has {rows[1]}")
     return X, y

@@ -232,7 +232,14 @@ class Comparison:
         predictions: dict[str, Any] = {}
         for i, target in enumerate(self.targets):
             model = self.model_object(target)
-            scored, predicted = score_model(model, X, y_true, label=target.label)
+            try:
+                scored, predicted = score_model(model, X, y_true, label=target.label)
+            except InvalidInputError:
+                raise
+            except (TypeError, ValueError) as exc:  # data this model cannot predict on
+                detail = (str(exc).strip().splitlines() or [""])[0]
+                raise InvalidInputError(f"{target.label}: cannot score on the given data: "
+                                        f"{type(exc).__name__}: {detail}") from None
             predictions[target.label] = predicted
             for metric, value in scored.items():
                 values.setdefault(metric, [None] * len(self.targets))[i] = value

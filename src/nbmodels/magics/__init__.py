@@ -2,10 +2,10 @@
 `nbmodels.browse_magics`, `%compare` and `%models`).
 
 Each magic parses its line like a POSIX shell (`parsing`), makes one `Registry` call and
-renders the result. `NbModelsError` becomes a one-line `UsageError`; anything else is a bug
-and keeps its traceback.
+renders the result. `NbModelsError` becomes a one-line `UsageError` (what is not printable in
+it escaped); anything else is a bug and keeps its traceback.
 
-    parsing   the line: shlex + magic_arguments, expressions, safe variable names
+    parsing   the line: shlex + magic_arguments, expressions, safe variable names, one_line
     base      RegistryMagics (the kernel's registry), user_errors
     track     %%track: an input transformer + cell events over `nbmodels.tracking`
     models    %register, %restore, %stage

@@ -10,18 +10,20 @@ from IPython.core.magic import Magics
 from .. import api
 from ..config import NBModels
 from ..errors import NbModelsError
+from .parsing import one_line
 
 
 def user_errors(method):
-    """Turn nbmodels' own errors into the one-line `UsageError` IPython shows plainly."""
+    """Turn nbmodels' own errors into the one-line `UsageError` IPython shows plainly, with
+    what is not printable escaped (a name or note quoted in it may hold anything)."""
 
     @functools.wraps(method)
     def wrapper(*args, **kwargs):
         __tracebackhide__ = True  # noqa: F841  (IPython hides this frame in tracebacks)
         try:
             return method(*args, **kwargs)
-        except NbModelsError as exc:
-            raise UsageError(str(exc)) from None
+        except (NbModelsError, UsageError) as exc:
+            raise UsageError(one_line(str(exc))) from None
 
     return wrapper
 

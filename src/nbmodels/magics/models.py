@@ -9,7 +9,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from .. import api, capture, render
+from .. import api, capture, formats, render
 from ..errors import NbModelsWarning
 from ..objects import UnstorableObject
 from ..records import Run
@@ -35,6 +35,10 @@ class ModelMagics(RegistryMagics):
     @argument("--stage", help="Stage to put the new version in.")
     @argument("--note", help="A note kept with the version.")
     @argument("--tag", action="append", metavar="KEY=VALUE", help="A tag; repeat for several.")
+    @argument("--format", metavar="FORMAT", choices=formats.CHOICES,
+              help=f"How to store it: {', '.join(formats.PICKLED)} (pickles: restoring one "
+                   f"runs code), or a safe format: {', '.join(formats.SAFE)}; auto: the safe "
+                   "one that fits the model. Default: NBModels.serializer (pickle5).")
     @line_magic
     @user_errors
     def register(self, line):
@@ -44,6 +48,7 @@ class ModelMagics(RegistryMagics):
 
             %register clf breast-cancer --stage staging --note "first try"
             %register gs.best_estimator_ breast-cancer
+            %register clf breast-cancer --format skops
         """
         args = parse(ModelMagics.register, line)
         tags = parse_tags(args.tag)
@@ -52,10 +57,14 @@ class ModelMagics(RegistryMagics):
         variable = source if source.isidentifier() else name_for(source)
         _check_is_model(source, obj)
         reuse = api.reusable_hash(source, obj) if source.isidentifier() else None
+        # The run's object, certainly unchanged: its run is the lineage even when --format
+        # stores other bytes than the run did (lineage is otherwise found by equal bytes).
+        run_id = api.session.last_run_id if reuse else None
         try:
             version = self.registry.register(
                 obj, args.name or variable, version=args.version, bump=args.bump,
-                stage=args.stage, note=args.note, tags=tags, variable=variable, stored_as=reuse)
+                stage=args.stage, note=args.note, tags=tags, variable=variable, stored_as=reuse,
+                format=args.format, run_id=run_id)
         except UnstorableObject as exc:
             raise UsageError(f"cannot store {source}: {exc.reason}") from None
         render.display_registration(version, source)

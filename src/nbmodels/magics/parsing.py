@@ -33,7 +33,19 @@ def parse(magic, line: str, shown_as: str | None = None):
     except ValueError as exc:  # "No closing quotation", "No escaped character"
         raise UsageError(f"{shown_as or '%' + magic.__name__}: cannot read {line.strip()!r}: "
                          f"{str(exc).lower()} (close the quote, or escape it with \\)") from None
-    return magic.parser.parse_args(words)  # MagicArgumentParser raises UsageError
+    try:
+        return magic.parser.parse_args(words)
+    except UsageError as exc:  # argparse's message quotes the words as typed
+        raise UsageError(one_line(str(exc))) from None
+
+
+def one_line(message: str) -> str:
+    """`message` safe to show as one line anywhere: characters that are not printable (line
+    breaks, ESC, BEL, NUL, lone surrogates, zero-width spaces) as their escapes (`\\x1b`)."""
+    if message.isprintable():
+        return message
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in message)
 
 
 def expression(value: str, line: str) -> str:

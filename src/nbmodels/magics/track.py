@@ -31,9 +31,10 @@ from IPython.core.magic import cell_magic, magics_class, output_can_be_silenced
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from .. import api, render, tracking
-from ..errors import NbModelsWarning
+from ..errors import NbModelsError, NbModelsWarning
+from ..versioning import check_tags, check_text
 from .base import RegistryMagics
-from .parsing import parse, parse_tags, split_names
+from .parsing import one_line, parse, parse_tags, split_names
 
 # Cell magics that run their body as Python in the kernel's namespace, once: `%%track`
 # above one of them tracks that body. Others (%%timeit, %%bash, %%html ...) cannot be.
@@ -106,8 +107,17 @@ class _Running:
 
 
 def _options(args) -> tracking.TrackOptions:
+    """The `%%track` flags, checked as the registry will check them when the run is
+    recorded: text it cannot store is one line now, before the cell runs."""
+    tags = parse_tags(args.tag)
+    try:
+        check_text(args.experiment, "experiment")
+        check_text(args.note, "note")
+        check_tags(tags)
+    except NbModelsError as exc:
+        raise UsageError(one_line(f"%%track: {exc}")) from None
     return tracking.TrackOptions(
-        experiment=args.experiment, note=args.note, tags=parse_tags(args.tag),
+        experiment=args.experiment, note=args.note, tags=tags,
         params=split_names(args.params), metrics=split_names(args.metrics),
         ignore=frozenset(split_names(args.ignore)))
 

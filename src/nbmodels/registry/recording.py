@@ -1,0 +1,135 @@
+"""`Registry.record_run`: a tracked cell's variables and inputs captured, stored and
+committed as one run."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .. import capture
+from ..dbfile import guard_errors
+from ..objects import StoredObject
+from ..records import Run
+from ..store import encode_json
+from ..tracking import CellRecord
+from ..versioning import check_tags, check_text
+from .common import iso_time, json_map, recorded_importance
+
+DEFAULT_MAX_OBJECT_BYTES = 512 * 2**20
+
+
+@guard_errors
+class RecordingMixin:
+    """Recording tracked cells as runs (`record_run`)."""
+
+    def record_run(self, cell: CellRecord, max_object_bytes: int | None = DEFAULT_MAX_OBJECT_BYTES,
+                   store_inputs: bool = True) -> Run:
+        """Store a tracked cell's run: its objects first, then its rows in one transaction."""
+        from ulid import ULID
+
+        check_text(cell.experiment, "experiment")
+        check_text(cell.note, "note")
+        check_tags(cell.tags)
+        run_id = str(ULID.from_datetime(cell.started_at))
+        self._run_objects: dict[str, StoredObject] = {}
+        try:
+            variables = [self._capture_variable(name, value, cell, max_object_bytes)
+                         for name, value in sorted(cell.values.items())]
+            inputs = [self._capture_input(name, value, cell.input_summaries.get(name),
+                                          max_object_bytes if store_inputs else 0)
+                      for name, value in sorted(cell.inputs.items())]
+        finally:
+            self._run_objects = {}
+        for row in [*variables, *inputs]:
+            row["run_id"] = run_id
+        params = _run_params(variables, cell)
+        metrics = {**{v["name"]: v["value"] for v in variables if v["role"] == "metric"},
+                   **{k: capture.json_value(v) for k, v in cell.logged_metrics.items()}}
+        env = capture.environment()
+        row = {
+            "id": run_id, "experiment": cell.experiment, "status": cell.status,
+            "started_at": iso_time(cell.started_at), "ended_at": iso_time(cell.ended_at),
+            "duration_s": round((cell.ended_at - cell.started_at).total_seconds(), 6),
+            "user": env.get("user"), "host": env.get("host"), "notebook": cell.notebook,
+            "note": cell.note, "source": cell.source, "error": cell.error,
+            "params": encode_json(params), "metrics": encode_json(metrics),
+            "tags": encode_json(cell.tags), "packages": encode_json(env.get("packages", {})),
+            "python": env.get("python"), "git": encode_json(cell.git) if cell.git else None,
+        }
+        with self.store.write():
+            self._insert_objects([*variables, *inputs])
+            self.store.insert("runs", [row])
+            self.store.insert("variables", (
+                {**row, "value": encode_json(row["value"])}
+                for row in _rows_without(variables, "stored", "fingerprint")))
+            self.store.insert("inputs", _rows_without(inputs, "stored"))
+            self.store.insert("data_objects", (
+                {"fingerprint": r["fingerprint"], "object_hash": r["object_hash"]}
+                for r in [*variables, *inputs] if r.get("fingerprint") and r["object_hash"]),
+                ignore=True)
+        return self.run(run_id)
+
+    def _capture_variable(self, name: str, value: Any, cell: CellRecord,
+                          max_bytes: int | None) -> dict:
+        computed = capture.cell_names(cell.source).computed  # cached: no second parse
+        role = capture.role_of(name, value, cell.param_names, cell.metric_names, computed)
+        row = {"run_id": None, "name": name, "role": role, "type": capture.type_name(value),
+               "object_hash": None, "size": None, "value": None, "data": None, "reason": None,
+               "stored": None, "fingerprint": None}
+        if role in ("param", "metric"):
+            row["value"] = capture.json_value(value)
+            return row
+        try:  # one value that cannot be described never loses the run
+            summary = capture.summarize_data(value) if role == "data" else None
+            if role == "model":
+                row["data"] = encode_json({"params": capture.model_params(value),
+                                           "signature": capture.model_signature(value),
+                                           "importance": recorded_importance(value)})
+        except Exception as exc:  # noqa: BLE001
+            row["reason"] = f"not captured: {type(exc).__name__}: {exc}"
+            return row
+        reuse = summary.fingerprint if summary is not None and summary.complete else None
+        if summary is not None:
+            row["data"] = encode_json(_summary_dict(summary))
+            row["fingerprint"] = reuse
+        self._store_safely(row, value, max_bytes, reuse)
+        return row
+
+    def _capture_input(self, name: str, value: Any, summary, max_bytes: int | None) -> dict:
+        summary = summary or capture.summarize_data(value)
+        row = {"run_id": None, "name": name, "type": capture.type_name(value),
+               "fingerprint": summary.fingerprint, "schema": encode_json(summary.schema),
+               "stats": encode_json(summary.stats), "object_hash": None, "reason": None,
+               "stored": None}
+        if max_bytes == 0:
+            row["reason"] = "content not stored (NBModels.store_inputs is False)"
+            return row
+        # An incomplete fingerprint (content not fully read) proves nothing: no reuse.
+        self._store_safely(row, value, max_bytes, summary.fingerprint if summary.complete else None)
+        return row
+
+
+def _rows_without(rows: list[dict], *keys: str) -> list[dict]:
+    return [{k: v for k, v in row.items() if k not in keys} for row in rows]
+
+
+def _summary_dict(summary) -> dict:
+    return {"fingerprint": summary.fingerprint, "schema": summary.schema,
+            "stats": summary.stats, "nbytes": summary.nbytes}
+
+
+def _run_params(variables: list[dict], cell: CellRecord) -> dict:
+    """The cell's own params first (they win a clash), then `log_param` values, then the
+    hyperparameters of each model no other captured model contains (a pipeline's, not
+    again its steps'): bare names for one such model, `VAR.NAME` for several."""
+
+    params = {v["name"]: v["value"] for v in variables if v["role"] == "param"}
+    params.update(json_map(cell.logged_params))
+    models = [v for v in variables if v["role"] == "model" and v["data"]]
+    outer = set(capture.top_level_models({v["name"]: cell.values[v["name"]] for v in models}))
+    models = [v for v in models if v["name"] in outer]
+    for model in models:
+        prefix = f"{model['name']}." if len(models) > 1 else ""
+        for key, value in json.loads(model["data"])["params"].items():
+            params.setdefault(prefix + key, value)
+    return params
