@@ -180,11 +180,8 @@ class Damage(_Record):
     detail: str
 
 
-@dataclass(frozen=True)
-class VerifyReport(_Record):
-    checked_objects: int
-    checked_rows: int
-    damage: tuple[Damage, ...] = ()
+class _DamageReport(_Record):
+    """A report that is `ok` when it lists no damage (its dataclass has a `damage` field)."""
 
     @property
     def ok(self) -> bool:
@@ -195,7 +192,14 @@ class VerifyReport(_Record):
 
 
 @dataclass(frozen=True)
-class BackupReport(_Record):
+class VerifyReport(_DamageReport):
+    checked_objects: int
+    checked_rows: int
+    damage: tuple[Damage, ...] = ()
+
+
+@dataclass(frozen=True)
+class BackupReport(_DamageReport):
     """What `backup` copied: the database's runs and versions and their objects. `damage`
     lists objects it could not copy (missing or not matching their hash here)."""
 
@@ -205,13 +209,6 @@ class BackupReport(_Record):
     objects: int
     bytes: int
     damage: tuple[Damage, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return not self.damage
-
-    def to_dict(self) -> dict:
-        return {**super().to_dict(), "ok": self.ok}
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import math
 import os
 from http.client import responses
 from pathlib import Path, PurePosixPath
@@ -43,6 +42,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from ..config import resolve_home
+from ..jsoncodec import strict
 from ..errors import (AmbiguousRefError, ConflictError, DatabaseDamagedError, IntegrityError,
                       InvalidInputError, NbModelsError, NotFoundError, ReadOnlyRegistryError)
 
@@ -118,15 +118,8 @@ def shown_home(root: Path, home: Path) -> str:
     return str(home.relative_to(root)) if home.is_relative_to(root) else str(home)
 
 
-def jsonable(value: Any) -> Any:
-    """Records as strict JSON: non-finite floats (NaN metrics) become null."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    return value
+# Records as strict JSON (NaN metrics as null): the CLI's `--json` encoding.
+jsonable = strict
 
 
 class RegistryHandler(APIHandler):
