@@ -12,7 +12,6 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from .. import api, capture, formats, render
 from ..errors import NbModelsWarning
 from ..objects import UnstorableObject
-from ..records import Run
 from .base import RegistryMagics, user_errors
 from .parsing import (check_variable_name, evaluate, expression, name_for, parse,
                       parse_tags)
@@ -113,12 +112,7 @@ class ModelMagics(RegistryMagics):
         render.display_text(f"Restored {args.ref} as {name} ({capture.short_type_name(obj)})")
 
     def _restore_all(self, ref: str) -> None:
-        registry = self.registry
-        target = registry.resolve(ref)
-        run = target if isinstance(target, Run) else \
-            registry.version_detail(f"{target.name}@{target.version}").run
-        values = _loading(ref, lambda: registry.load_variables(run.id if run else ref))
-        skipped = {v.name: v.reason for v in (run.variables if run else ()) if not v.captured}
+        values, skipped = _loading(ref, lambda: self.registry.restore_variables(ref))
         for name in list(values):
             try:
                 check_variable_name(name, self.shell, "variable")

@@ -48,16 +48,22 @@ class LoadingMixin:
         """Every captured variable of a run (or of a version's run), loaded and verified:
         objects from their files, params and metrics from their recorded values. Raises as
         `load`, naming every object refused, before loading any."""
+        return self.restore_variables(ref, trusted)[0]
+
+    def restore_variables(self, ref: str, trusted: Iterable[str] = ()
+                          ) -> tuple[dict[str, Any], dict[str, str]]:
+        """`load_variables(ref)`, and `{name: reason}` of the run's variables that were not
+        captured (what `%restore --all` cannot bring back), from one resolution of `ref`."""
         target = self.resolve(ref)
         run = target if isinstance(target, Run) else self._version_run(target)
         if run is None:
             name = target.variable or target.name
-            return self._load_objects({name: target.object_hash}, trusted)
+            return self._load_objects({name: target.object_hash}, trusted), {}
         loaded = self._load_objects({v.name: v.object_hash for v in run.variables
                                      if v.captured and v.object_hash is not None}, trusted)
         values = {v.name: loaded.get(v.name, v.value) for v in run.variables if v.captured}
         _warn_package_changes(run.packages)
-        return values
+        return values, {v.name: v.reason for v in run.variables if not v.captured}
 
     def _model_object(self, target: Run | ModelVersion, variable: str | None):
         if isinstance(target, ModelVersion):
