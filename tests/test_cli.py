@@ -124,10 +124,10 @@ def test_home_flag_and_console_script(filled, tmp_path):
 def test_every_command_is_documented_in_the_readme():
     from pathlib import Path
 
-    from nbmodels.cli import _COMMANDS
+    from nbmodels.cli import command_names
 
     readme = (Path(__file__).parent.parent / "README.md").read_text()
-    missing = [c for c in _COMMANDS if f"nbmodels {c}" not in readme]
+    missing = [c for c in command_names() if f"nbmodels {c}" not in readme]
     assert not missing, f"README does not document: {missing}"
 
 

@@ -28,6 +28,10 @@ def test_schema_1_registry_opens_after_migration(tmp_path):
     assert list(registry.history("legacy")["to_stage"]) == ["production"]
     tables = set(registry.store.db.table_names())
     assert "data_objects" in tables  # what migration 2 added
+    assert {"lineage", "remotes", "remote_keys"} <= tables  # migration 5
+    registry.set_stage("legacy@1.0.0", "staging")
+    uids = [r[0] for r in registry.store.rows("SELECT uid FROM transitions")]
+    assert len(uids) == 2 and None not in uids and len(set(uids)) == 2  # old rows get one too
     registry.register({"kind": "threshold-model", "threshold": 0.6}, "legacy")
     # Schema 1 stored no facts to compare with, so only the bytes are known to differ.
     assert registry.get("legacy").version == "1.0.1" and registry.verify().ok

@@ -162,6 +162,39 @@ class Transition(_Record):
 
 
 @dataclass(frozen=True)
+class LineageCell(_Record):
+    """One executed cell of a run's lineage, as the cell note saw it (from the AST only)."""
+
+    execution_count: int | None  # None: the tracked cell run outside a kernel's count
+    source: str
+    binds: tuple[str, ...] = ()
+    reads: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LineageFlag(_Record):
+    """Something that makes a lineage doubtful: `kind` is one of `out_of_order`,
+    `rebound` (an input changed after the cell that made it), `edited` (the cell's source
+    in the notebook changed since it ran), `unknown_producer` (a name whose producing cell
+    is not known, e.g. defined before `%load_ext nbmodels`); `detail` says it in words."""
+
+    kind: str
+    names: tuple[str, ...] = ()
+    execution_count: int | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Lineage(_Record):
+    """The cells, in execution order, that produced what a run read, transitively; the
+    tracked cell itself last."""
+
+    run_id: str
+    cells: tuple[LineageCell, ...] = ()
+    flags: tuple[LineageFlag, ...] = ()
+
+
+@dataclass(frozen=True)
 class VersionDetail(_Record):
     """A version with what its page shows: the run that produced it (None when it was
     registered from a live object with no tracked run) and its stage changes, oldest first."""

@@ -61,7 +61,17 @@ def m004_json_sqlite_reads(db: sqlite_utils.Database) -> None:
     rewrite_bare_tokens(db, _JSON_TABLES)
 
 
-SCHEMA_VERSION = 4  # number of migrations above
+@migrations()
+def m005_lineage_and_remotes(db: sqlite_utils.Database) -> None:
+    """The cells that produced each run's inputs (lineage); the remotes a registry shares
+    through, and which keys it knows to be on each; a unique id per stage change, so the
+    append-only stage log on a remote never holds one change twice."""
+    for statement in _M005.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+SCHEMA_VERSION = 5  # number of migrations above
 # The oldest schema a read-only registry can be read at without migrating: m004 only
 # rewrites JSON texts (Python reads the old ones; SQL filters on a bare NaN still fail).
 READABLE_SCHEMA = 3
@@ -116,8 +126,20 @@ CREATE INDEX versions_run ON versions(run_id);
 CREATE INDEX transitions_name ON transitions(name, id)
 """
 
+_M005 = """
+CREATE TABLE lineage (
+    run_id TEXT PRIMARY KEY REFERENCES runs(id), cells TEXT NOT NULL DEFAULT '[]',
+    flags TEXT NOT NULL DEFAULT '[]');
+CREATE TABLE remotes (name TEXT PRIMARY KEY, url TEXT NOT NULL, added_at TEXT NOT NULL);
+CREATE TABLE remote_keys (
+    remote TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (remote, key));
+ALTER TABLE transitions ADD COLUMN uid TEXT;
+UPDATE transitions SET uid = lower(hex(randomblob(16))) WHERE uid IS NULL;
+CREATE UNIQUE INDEX transitions_uid ON transitions(uid)
+"""
+
 _JSON_COLUMNS = {"params", "metrics", "tags", "packages", "git", "value", "data", "schema",
-                 "stats", "facts"}
+                 "stats", "facts", "cells", "flags"}
 _JSON_TABLES = {"runs": ("params", "metrics", "tags", "packages", "git"),
                 "variables": ("value", "data"), "inputs": ("schema", "stats"),
                 "versions": ("tags", "params", "metrics", "facts")}

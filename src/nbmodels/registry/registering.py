@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from .. import capture, formats
@@ -138,7 +139,7 @@ class RegisteringMixin:
                    [to_stage, name, version])
         self.store.insert("transitions", [{
             "name": name, "version": version, "from_stage": from_stage, "to_stage": to_stage,
-            "user": current_user(), "at": at, "note": note}])
+            "user": current_user(), "at": at, "note": note, "uid": uuid.uuid4().hex}])
 
 
 def _check_register_args(version: str | None, bump: str | None, stage: str | None) -> None:

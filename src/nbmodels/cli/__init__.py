@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import sys
 
-from .errors import NbModelsError
-from .jsoncodec import dumps_strict
+from ..errors import NbModelsError
+from .output import Escaping, cell_text, emit, pick, print_json, terminal_text  # noqa: F401
 
+# Modules of this package that add commands: each has `add_commands(command)`, where
+# `command(name, help, handler)` returns the argparse subparser (with `--json`) and
+# `handler(registry, args) -> exit status` runs it.
+COMMAND_MODULES: tuple[str, ...] = ()
 EXIT_USER_ERROR = 1
 EXIT_DAMAGE = 2
 RUN_KEYS = ["id", "experiment", "status", "started_at", "ended_at", "duration_s", "user",
@@ -39,9 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
                                        "nearest .nbmodels/ above the working directory).")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    def command(name, help_text):
+    def command(name, help_text, handler=None):
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.add_argument("--json", action="store_true", help="Print JSON for machines.")
+        sub.set_defaults(handler=handler or _COMMANDS[name])
         return sub
 
     command("runs", "List runs, newest first.").add_argument(
@@ -67,23 +73,30 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("dest", help="A new (or empty) folder: the copy is a registry.")
     backup.add_argument("--link", action="store_true",
                         help="Hard-link objects instead of copying them when on the same disk.")
+    for module in COMMAND_MODULES:
+        importlib.import_module(f".{module}", __package__).add_commands(command)
     return parser
+
+
+def command_names() -> list[str]:
+    """Every command `nbmodels` takes."""
+    return sorted(build_parser()._subparsers._group_actions[0].choices)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; what it prints reaches the terminal with control characters
     escaped (a note holding `ESC]0;...BEL` is shown as `\\x1b]0;...\\x07`, not obeyed)."""
-    with contextlib.redirect_stdout(_Escaping(sys.stdout)), \
-            contextlib.redirect_stderr(_Escaping(sys.stderr)):
+    with contextlib.redirect_stdout(Escaping(sys.stdout)), \
+            contextlib.redirect_stderr(Escaping(sys.stderr)):
         return _main(argv)
 
 
 def _main(argv: list[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        from .registry import Registry
+        from ..registry import Registry
 
-        return _COMMANDS[args.command](Registry(args.home), args)
+        return args.handler(Registry(args.home), args)
     except (NbModelsError, _UsageError) as exc:
         message = f"nbmodels: error: {exc}" if isinstance(exc, NbModelsError) else str(exc)
         # one line, whatever the input it quotes (argparse quotes arguments raw)
@@ -95,39 +108,39 @@ def _main(argv: list[str] | None) -> int:
 
 
 def _runs(registry, args) -> int:
-    runs = [_pick(r.to_dict(), RUN_KEYS) for r in registry.list_runs(args.experiment)]
-    return _emit(args, runs, ["id", "experiment", "status", "started_at", "metrics"])
+    runs = [pick(r.to_dict(), RUN_KEYS) for r in registry.list_runs(args.experiment)]
+    return emit(args, runs, ["id", "experiment", "status", "started_at", "metrics"])
 
 
 def _models(registry, args) -> int:
     models = [m.to_dict() for m in registry.list_models()]
-    return _emit(args, models, ["name", "versions", "latest_version", "production_version",
+    return emit(args, models, ["name", "versions", "latest_version", "production_version",
                                 "updated_at"])
 
 
 def _versions(registry, args) -> int:
-    versions = [_pick(v.to_dict(), VERSION_KEYS) for v in registry.list_versions(args.name)]
-    return _emit(args, versions, ["version", "stage", "bump", "bump_reason", "created_at",
+    versions = [pick(v.to_dict(), VERSION_KEYS) for v in registry.list_versions(args.name)]
+    return emit(args, versions, ["version", "stage", "bump", "bump_reason", "created_at",
                                   "metrics"])
 
 
 def _show(registry, args) -> int:
     record = registry.resolve(args.ref).to_dict()
     if args.json:
-        _print_json(record)
+        print_json(record)
     else:
         for key, value in record.items():
             if key in ("source",):
                 print(f"{key}:\n{value}")
             elif key not in ("variables", "inputs") or value:
-                print(f"{key}: {_cell(value, 200)}")
+                print(f"{key}: {cell_text(value, 200)}")
     return 0
 
 
 def _diff(registry, args) -> int:
     comparison = registry.compare(args.ref_a, args.ref_b)
     if args.json:
-        _print_json(comparison.to_dict())
+        print_json(comparison.to_dict())
     else:
         print(comparison.to_text())
     return 0
@@ -136,7 +149,7 @@ def _diff(registry, args) -> int:
 def _stage(registry, args) -> int:
     version = registry.set_stage(args.ref, args.stage, note=args.note)
     if args.json:
-        _print_json(_pick(version.to_dict(), VERSION_KEYS))
+        print_json(pick(version.to_dict(), VERSION_KEYS))
     else:
         print(f"{version.ref} is now {version.stage}")
     return 0
@@ -144,13 +157,13 @@ def _stage(registry, args) -> int:
 
 def _history(registry, args) -> int:
     rows = [t.to_dict() for t in registry.transitions(args.name)]
-    return _emit(args, rows, ["version", "from_stage", "to_stage", "user", "at", "note"])
+    return emit(args, rows, ["version", "from_stage", "to_stage", "user", "at", "note"])
 
 
 def _gc(registry, args) -> int:
     report = registry.gc(dry_run=args.dry_run)
     if args.json:
-        _print_json(report.to_dict())
+        print_json(report.to_dict())
     else:
         print("\n".join(report.lines()))
         for digest in report.objects:
@@ -161,7 +174,7 @@ def _gc(registry, args) -> int:
 def _verify(registry, args) -> int:
     report = registry.verify()
     if args.json:
-        _print_json(report.to_dict())
+        print_json(report.to_dict())
     else:
         print(f"checked {report.checked_objects} objects and {report.checked_rows} rows: "
               + ("ok" if report.ok else f"{len(report.damage)} damaged"))
@@ -173,7 +186,7 @@ def _verify(registry, args) -> int:
 def _backup(registry, args) -> int:
     report = registry.backup(args.dest, link=args.link)
     if args.json:
-        _print_json(report.to_dict())
+        print_json(report.to_dict())
     else:
         print(f"backed up {report.runs} runs, {report.versions} versions and {report.objects} "
               f"objects ({report.bytes} bytes) to {report.dest}"
@@ -188,70 +201,3 @@ _COMMANDS = {"runs": _runs, "models": _models, "versions": _versions, "show": _s
              "backup": _backup}
 
 
-# C0 and C1 controls but tab and newline, and the Unicode line separators and bidi
-# overrides that reorder what a terminal shows: escaped, so they are seen and not obeyed.
-_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))
-             if c not in (0x09, 0x0A)}
-_CONTROLS.update({c: f"\\u{c:04x}" for c in (0x061C, 0x200E, 0x200F, 0x2028, 0x2029,
-                                               *range(0x202A, 0x202F), *range(0x2066, 0x206A))})
-
-
-def terminal_text(text: str) -> str:
-    """`text` with every control character escaped (see `_CONTROLS`)."""
-    return text.translate(_CONTROLS)
-
-
-class _Escaping:
-    """A text stream that escapes control characters on their way to another."""
-
-    def __init__(self, stream):
-        self._stream = stream
-
-    def write(self, text: str) -> int:
-        return self._stream.write(terminal_text(text))
-
-    def __getattr__(self, name):
-        return getattr(self._stream, name)
-
-
-def _pick(record: dict, keys: list[str]) -> dict:
-    return {k: record.get(k) for k in keys}
-
-
-def _emit(args, rows: list[dict], columns: list[str]) -> int:
-    if args.json:
-        _print_json(rows)
-    elif not rows:
-        print("(none)")
-    else:
-        _print_table(rows, columns)
-    return 0
-
-
-def _print_json(value) -> None:
-    print(dumps_strict(value, indent=2))  # NaN and infinities as null: strict JSON
-
-
-def _print_table(rows: list[dict], columns: list[str]) -> None:
-    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())
-    for row in cells:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
-
-
-def _cell(value, limit: int = 60) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, dict):
-        value = ", ".join(f"{k}={_number(v)}" for k, v in value.items())
-    text = _number(value).replace("\n", " ")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _number(value) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
