@@ -55,7 +55,7 @@ def run(opts, results, ip, cwd) -> None:
     results.add(Measure(scenario, "cell `x = 1` untracked", "nbmodels", samples["untracked"]))
     results.add(Measure(scenario, "cell `%%track` + `x = 1`", "nbmodels", samples["tracked"]))
     nb = results.add(Measure(scenario, "%%track overhead (tracked − untracked)", "nbmodels", overhead))
-    results.target(scenario, "trivial tracked cell overhead", nb.median, 0.010)
+    results.target(scenario, "trivial tracked cell overhead", nb.median, 0.001)
 
     heavy = {}
 
