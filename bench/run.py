@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import BENCH_DIR, MIB, Measure, Options, Results, breast_cancer, git_folder, interleave, large_forest, shell  # noqa: E402
 
-SCENARIOS = ("write", "load", "overhead", "scale", "dedup", "memory", "hash")
+SCENARIOS = ("write", "load", "overhead", "scale", "dedup", "memory", "hash", "remote",
+             "reproduce", "lineage", "interop")
 
 
 def main(argv=None) -> int:
@@ -114,6 +115,22 @@ def run_scenarios(opts, results) -> None:
         import s_memory
 
         s_memory.run(opts, results)
+    if wanted(opts, "interop"):
+        import s_interop
+
+        s_interop.run(opts, results)
+    if wanted(opts, "remote"):
+        import s_remote
+
+        s_remote.run(opts, results)
+    if wanted(opts, "reproduce"):
+        import s_reproduce
+
+        s_reproduce.run(opts, results, home)
+    if wanted(opts, "lineage"):
+        import s_lineage
+
+        s_lineage.run(opts, results, ip or shell(home), home)
 
 
 def hash_baselines(opts, results) -> None:

@@ -63,6 +63,8 @@ class NBModels(Configurable):
                         help="Store the content of data the tracked cell read (lineage), not only "
                              "its fingerprint.")
     show_summary = Bool(True, config=True, help="Show the summary block under a tracked cell.")
+    autotrack = Bool(False, config=True, help="Track every cell that fits a model as if it "
+                                              "began with %%track (see %autotrack).")
     serializer = Enum(("pickle5", "joblib", "skops", "xgboost-json", "xgboost-ubj", "lightgbm",
                        "safetensors", "auto"), "pickle5", config=True,
                       help="How %register stores a model unless --format is given: pickle5, "

@@ -8,7 +8,9 @@
     ├── IntegrityError                  an object's bytes do not match its hash
     ├── UntrustedObjectError            a pickle while pickles are refused; unapproved skops types
     ├── DatabaseDamagedError            registry.db is damaged (SQLite reports corruption)
-    └── ReadOnlyRegistryError (PermissionError)  a write to a registry this user cannot write
+    ├── ReadOnlyRegistryError (PermissionError)  a write to a registry this user cannot write
+    └── ReproduceError                  a recorded cell could not be re-run by `reproduce`
+        └── MissingDataError            ... because a data file it reads is not there
 
     NbModelsWarning (UserWarning)
     └── PackageVersionWarning           restored with other package versions than recorded
@@ -53,6 +55,14 @@ class DatabaseDamagedError(NbModelsError):
 
 class ReadOnlyRegistryError(NbModelsError, PermissionError):
     """A write to a registry that this user (or this file system) can only read."""
+
+
+class ReproduceError(NbModelsError):
+    """A cell that `reproduce` re-ran raised, or the run cannot be re-run at all."""
+
+
+class MissingDataError(ReproduceError):
+    """A data file a re-run cell reads is not where the lineage read it."""
 
 
 class NbModelsWarning(UserWarning):

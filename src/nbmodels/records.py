@@ -124,6 +124,8 @@ class ModelVersion(_Record):
     tags: dict = field(default_factory=dict)
     signature: dict | None = None
     created: bool = True
+    # where it is, once known: "local", "remote" (known on a remote, object not here), "both"
+    location: str | None = None
 
     @property
     def ref(self) -> str:

@@ -87,3 +87,37 @@ def display_registration(version, var: str) -> None:
     else:
         text = f"{var} is already {version.ref} (same bytes): no new version"
     display_text(text)
+
+
+def lineage_lines(lineage) -> list[str]:
+    """A run's lineage as text: each cell with what it binds and reads, then the flags."""
+    lines = [f"lineage of run {lineage.run_id}: {len(lineage.cells)} cells"]
+    for cell in lineage.cells:
+        lines += [f"In [{_count(cell)}]  {_names(cell)}",
+                  *("    " + line for line in cell.source.splitlines())]
+    return lines + [f"{flag.kind}: {flag.detail}" for flag in lineage.flags]
+
+
+def lineage_html(lineage) -> str:
+    """A run's lineage as HTML (every cell source, name and flag escaped)."""
+    cells = "".join(f'<div style="margin-top:6px"><b>In [{_count(cell)}]</b> '
+                    f'<span style="opacity:.7">{escape(_names(cell))}</span>'
+                    f'<pre style="margin:2px 0 0 0; white-space: pre-wrap">'
+                    f'{escape(cell.source)}</pre></div>' for cell in lineage.cells)
+    flags = "".join(f'<li><b>{escape(flag.kind)}</b>: {escape(flag.detail)}</li>'
+                    for flag in lineage.flags)
+    return (f'<div class="nbmodels-lineage"><div><b>lineage</b> of run '
+            f'<code>{escape(lineage.run_id)}</code>: {len(lineage.cells)} cells</div>'
+            + cells + (f"<ul>{flags}</ul>" if flags else "") + "</div>")
+
+
+def display_lineage(lineage) -> None:
+    _display(lineage_html(lineage), "\n".join(lineage_lines(lineage)))
+
+
+def _count(cell) -> str:
+    return "?" if cell.execution_count is None else str(cell.execution_count)
+
+
+def _names(cell) -> str:
+    return f"binds: {', '.join(cell.binds) or '-'} · reads: {', '.join(cell.reads) or '-'}"

@@ -10,7 +10,7 @@ from .jsoncodec import decode_json
 RUN_COLUMNS = ["id", "experiment", "status", "started_at", "ended_at", "duration_s", "user",
                "notebook", "note"]
 VERSION_COLUMNS = ["name", "version", "stage", "run_id", "created_at", "user", "bump",
-                   "bump_reason", "note", "model_type", "size", "object_hash"]
+                   "bump_reason", "note", "model_type", "size", "object_hash", "location"]
 
 
 def runs_frame(runs: Iterable):

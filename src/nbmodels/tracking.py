@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 from . import capture
 from .capture.environment import cached_git_info
+from .records import Lineage
 
 
 @dataclass
@@ -44,6 +45,9 @@ class CellRecord:
     error: str | None = None
     notebook: str | None = None
     git: dict | None = None
+    # the producing cells and flags (`nbmodels.lineage`), set by the surface that noted
+    # the cells; its run_id is ignored (the run's is used)
+    lineage: Lineage | None = None
 
 
 @dataclass(frozen=True)

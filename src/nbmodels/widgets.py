@@ -17,6 +17,7 @@ import warnings
 from html import escape
 from typing import Any
 
+from . import render
 from .comparison import as_number
 
 __all__ = ["CompareView", "ModelsBrowser", "comparison_html", "metric_chart_svg"]
@@ -481,6 +482,8 @@ class ModelsBrowser:
         self.stage_note = w.Text(placeholder="note (kept in the audit trail)",
                                  layout=w.Layout(width="260px"))
         self.stage_button = w.Button(description="Stage…", disabled=True)
+        self.card_button = w.Button(description="Card", icon="id-card", disabled=True,
+                                    tooltip="The model card of this version (print it to file)")
         self.status = w.HTML()
         self.compare_area = w.VBox()
 
@@ -497,6 +500,7 @@ class ModelsBrowser:
         self.compare_button.on_click(self._compare)
         self.restore_button.on_click(self._restore)
         self.stage_button.on_click(self._stage)
+        self.card_button.on_click(self._card)
 
         # models_table is the static snapshot's list; live, the Select above shows the same
         left = w.VBox([self.search, self.models_list,
@@ -509,7 +513,7 @@ class ModelsBrowser:
             self.selection_label],
             layout=w.Layout(width="64%"))
         actions = w.HBox([self.restore_button, self.restore_as, self.stage_select,
-                          self.stage_note, self.stage_button])
+                          self.stage_note, self.stage_button, self.card_button])
         self.widget = w.VBox([self.title, w.HBox([left, right]), actions, self.status,
                               self.details, self.compare_area])
         self.widget.add_class("nbmodels-browser")
@@ -704,6 +708,7 @@ class ModelsBrowser:
         count = len(self.selected)
         self.compare_button.disabled = count < 2
         self.restore_button.disabled = self.stage_button.disabled = self.focused is None
+        self.card_button.disabled = self.focused is None
         if count:
             self.selection_label.value = (
                 f'<div style="{_FONT}">Selected ({count}): '
@@ -722,8 +727,9 @@ class ModelsBrowser:
         except Exception as exc:  # noqa: BLE001 - shown, not raised, in a click handler
             self._say(str(exc), error=True)
             return
+        lineage = self.registry.lineage(detail.run.id) if detail.run is not None else None
         self.details.value = version_details_html(detail.version, detail.run,
-                                                  list(detail.history))
+                                                  list(detail.history), lineage)
 
     # ---- actions -----------------------------------------------------------------------------------
 
@@ -782,6 +788,22 @@ class ModelsBrowser:
         self.refresh(select=version.name)
         self._show_details()
         self._say(f"{version.ref} is now {version.stage}")
+
+    def _card(self, _button=None) -> None:
+        """The model card below the details, in a sandboxed frame (its page style stays its
+        own; no script runs in it)."""
+        if self.focused is None:
+            return
+        page = self._attempt(lambda: self.registry.card(self.focused))
+        if page is None:
+            return
+        import ipywidgets as w
+
+        self.compare_area.children = [w.HTML(
+            f'<iframe sandbox="" title="model card" srcdoc="{escape(page, quote=True)}" '
+            'style="width: 100%; height: 640px; border: 1px solid #d0d7de"></iframe>')]
+        self._say(f"Model card of {self.focused} (nbmodels card {self.focused} -o card.html "
+                  "writes it to a file)")
 
     # ---- output ------------------------------------------------------------------------------------
 
@@ -874,8 +896,9 @@ def _versions_table(versions: list, metric_names: list[str], sort_key: str) -> s
     return _table(header, rows)
 
 
-def version_details_html(version, run, history: list) -> str:
-    """Everything about one version: facts, params, metrics, lineage, inputs, code, stages."""
+def version_details_html(version, run, history: list, lineage=None) -> str:
+    """Everything about one version: facts, params, metrics, lineage (its run, and the
+    cells that produced it when `lineage` is given), inputs, code, stages."""
     facts = [("ref", version.ref), ("stage", version.stage), ("type", version.model_type),
              ("size", f"{version.size} bytes"), ("created", version.created_at),
              ("user", version.user), ("bump", f"{version.bump}: {version.bump_reason}"),
@@ -893,13 +916,16 @@ def version_details_html(version, run, history: list) -> str:
         html.append(_note("Lineage: registered without a tracked run."))
     else:
         git = run.git or {}
-        lineage = [("run", run.id), ("experiment", run.experiment), ("status", run.status),
+        about_run = [("run", run.id), ("experiment", run.experiment), ("status", run.status),
                    ("started", run.started_at), ("notebook", run.notebook),
                    ("run note", run.note),
                    ("git", f"{git.get('commit', '')[:10]} {git.get('branch') or ''}"
                     f"{' (dirty)' if git.get('dirty') else ''}" if git else None)]
         html.append(_section("Lineage", _table(["", ""], [
-            ([_cell(k), _cell(v, 200)], False) for k, v in lineage])))
+            ([_cell(k), _cell(v, 200)], False) for k, v in about_run])))
+        if lineage is not None and lineage.cells:
+            html.append(_section(f"Cells that produced it ({len(lineage.cells)})",
+                                 render.lineage_html(lineage), open_=False))
         if run.inputs:
             rows = [([_cell(i.name), _cell(i.type), _cell(i.fingerprint[:12]),
                       _cell("×".join(str(s) for s in i.schema.get("shape", [])) or None),

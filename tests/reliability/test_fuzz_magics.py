@@ -65,6 +65,7 @@ POOLS = {
           ["X_test", "clf", "C", "y_train.iloc[:3]"]),
     "names": (["C", "accuracy,C", "a,b", "fuzz_value"], [",", ""]),
     "count": (["1", "10", "50"], ["0", "-1", "x", "99999999999999999999"]),
+    "switch": (["on", "off"], ["ON", "yes", "1", "true", "of"]),
 }
 # magic -> (positionals, each (kind, required); flags: flag -> kind, or None for a switch)
 GRAMMAR = {
@@ -78,6 +79,9 @@ GRAMMAR = {
     "compare": ([("ref", True), ("ref", True), ("ref", False)],
                 {"--on": "X y", "--no-chart": None}),
     "models": ([("name", False)], {"--page-size": "count"}),
+    "lineage": ([("ref", False)], {}),
+    "reproduce": ([("ref", False)], {"--from-inputs": None, "--from-scratch": None}),
+    "autotrack": ([("switch", True)], {}),
 }
 STRAY = ["--nosuch", "-x", "--", "-", "--not", "--all", "extra"]
 
@@ -119,7 +123,7 @@ def magic_line(draw, magic: str) -> str:
     positionals, flags = GRAMMAR[magic]
     words = [draw(value_of(kind)) for kind, required in positionals
              if required or draw(st.booleans())]
-    for flag in draw(st.lists(st.sampled_from(sorted(flags)), max_size=3)):
+    for flag in draw(st.lists(st.sampled_from(sorted(flags)), max_size=3)) if flags else ():
         kinds = flags[flag]
         values = [draw(value_of(kind)) for kind in (kinds or "").split()]
         if len(values) == 1 and draw(st.integers(0, 4)) == 0:
@@ -324,7 +328,8 @@ def test_any_track_line_run_by_run_cell_magic(notebook, line, cell):
 
 # ---- line magics ----------------------------------------------------------------------------
 
-LINE_MAGICS = ["register", "restore", "stage", "compare", "models"]
+LINE_MAGICS = ["register", "restore", "stage", "compare", "models", "lineage", "reproduce",
+               "autotrack"]
 
 
 @pytest.mark.slow

@@ -19,7 +19,7 @@ from .output import Escaping, cell_text, emit, pick, print_json, terminal_text  
 # Modules of this package that add commands: each has `add_commands(command)`, where
 # `command(name, help, handler)` returns the argparse subparser (with `--json`) and
 # `handler(registry, args) -> exit status` runs it.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("lineage", "reproduce", "remotes", "interop")
 EXIT_USER_ERROR = 1
 EXIT_DAMAGE = 2
 RUN_KEYS = ["id", "experiment", "status", "started_at", "ended_at", "duration_s", "user",

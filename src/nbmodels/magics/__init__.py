@@ -9,6 +9,8 @@ it escaped); anything else is a bug and keeps its traceback.
     base      RegistryMagics (the kernel's registry), user_errors
     track     %%track: an input transformer + cell events over `nbmodels.tracking`
     models    %register, %restore, %stage
+    lineage   %lineage, %autotrack, and the cell notes behind them
+    reproduce %reproduce: a run re-run in a scratch namespace, compared with its record
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ __all__ = ["RegistryMagics", "begin_tracked_cell", "expression", "load_ipython_e
 def load_ipython_extension(ipython) -> None:
     """`%load_ext nbmodels`: the magics, the `%%track` transformer and its cell events."""
     from ..browse_magics import BrowseMagics
+    from .lineage import load as load_lineage
     from .models import ModelMagics
+    from .reproduce import ReproduceMagics
     from .track import TrackMagics, install
 
     config = next((c for c in ipython.configurables if isinstance(c, NBModels)), None)
@@ -33,6 +37,8 @@ def load_ipython_extension(ipython) -> None:
         config = NBModels(parent=ipython)
         ipython.configurables.append(config)
     track = TrackMagics(ipython, config)
-    for magics in (track, ModelMagics(ipython, config), BrowseMagics(ipython, config)):
+    for magics in (track, ModelMagics(ipython, config), BrowseMagics(ipython, config),
+                   ReproduceMagics(ipython, config)):
         ipython.register_magics(magics)
     install(ipython, track)
+    load_lineage(ipython, config)  # after %%track's: autotrack goes before its transformer

@@ -55,6 +55,9 @@ class _PendingCell:
 _pending: dict[int, _PendingCell] = {}
 _tokens = itertools.count(1)
 _surface: TrackMagics | None = None  # the loaded extension's %%track
+# (record, whole_cell) -> its Lineage or None: set by magics/lineage.py; whole_cell is
+# False when the tracked code is not the running cell itself (run_cell_magic)
+lineage_provider = None
 
 
 def transform_track_cell(lines: list[str]) -> list[str]:
@@ -197,7 +200,7 @@ class TrackMagics(RegistryMagics):
             warnings.warn(f"nbmodels could not record this run: {type(exc).__name__}: {exc}",
                           NbModelsWarning, stacklevel=2)
             return
-        self._store(running.registry, record)
+        self._store(running.registry, record, whole_cell=True)
 
     def _analysed_source(self, body: str, python: str | None) -> str:
         """The Python whose names the tracker reads: the cell's, or for `%%time` (and the
@@ -227,8 +230,10 @@ class TrackMagics(RegistryMagics):
         return eval(shell.compile(ast.Expression(last.value), filename, "eval"),
                     shell.user_global_ns, shell.user_ns)
 
-    def _store(self, registry, record: tracking.CellRecord) -> None:
+    def _store(self, registry, record: tracking.CellRecord, whole_cell: bool = False) -> None:
         max_bytes = int(self.options.max_object_mb * 2**20)
+        if lineage_provider is not None:
+            record.lineage = lineage_provider(record, whole_cell)
         try:
             run = registry.record_run(record, max_object_bytes=max_bytes,
                                       store_inputs=self.options.store_inputs)

@@ -14,6 +14,10 @@ each write is one transaction, so a crash or a kill loses at most the write in f
     registering  register, set_stage (and the audit trail)
     loading      load, restore, load_variables, recorded_importance
     maintenance  gc, verify, check_database, backup
+    interop      export (MLflow model folder), push_to_mlflow, import_mlflow, card
+    remotes      add_remote, list_remotes, remove_remote, push, pull, clone (nbmodels.remotes)
+    lineage      lineage: the cells that produced a run's inputs (stored by record_run)
+    reproducing  reproduce: a run re-run in a scratch namespace, compared with its record
     metrics, common   helpers (key_metric, lower_is_better, recorded_importance, time)
 """
 
@@ -28,11 +32,15 @@ from ..objects import DEFAULT_TIMEOUT_S, ObjectStore, StoredObject
 from ..store import Store
 from ..tracking import CellRecord  # re-exported: the record a tracked cell makes
 from .common import MAX_IMPORTANCE_FEATURES, recorded_importance
+from .interop import InteropMixin
+from .lineage import LineageMixin
 from .loading import LoadingMixin
 from .maintenance import GC_GRACE_S, MaintenanceMixin
 from .metrics import key_metric, lower_is_better
 from .recording import DEFAULT_MAX_OBJECT_BYTES, RecordingMixin
 from .registering import RegisteringMixin
+from .remotes import RemotesMixin
+from .reproducing import ReproducingMixin
 from .runs import RunsMixin
 from .storing import StoringMixin
 from .versions import VersionsMixin
@@ -44,7 +52,8 @@ __all__ = ["Registry", "CellRecord", "DEFAULT_MAX_OBJECT_BYTES", "GC_GRACE_S",
 # guard_errors wraps only a class's own methods: each mixin is decorated too
 @guard_errors  # a damaged registry.db is one DatabaseDamagedError line, from every method
 class Registry(RecordingMixin, StoringMixin, RunsMixin, VersionsMixin, RegisteringMixin,
-               LoadingMixin, MaintenanceMixin):
+               LoadingMixin, MaintenanceMixin, InteropMixin, LineageMixin, ReproducingMixin,
+               RemotesMixin):
     """A model registry in a folder (default: see `nbmodels.config.resolve_home`)."""
 
     def __init__(self, home: str | os.PathLike | None = None):

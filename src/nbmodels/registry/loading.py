@@ -121,6 +121,9 @@ class LoadingMixin:
                     "(NBMODELS_ALLOW_PICKLE=0); register the model again in a safe format "
                     "(`--format auto`), or allow pickles for a registry you trust")
         trusted = {*self.trusted_types, *trusted}
+        for digest in set(objects.values()):
+            if not self.objects.exists(digest):  # pulled without objects: from the remote
+                self._fetch_missing(digest)
         loaded = {}
         for what, digest in objects.items():
             try:

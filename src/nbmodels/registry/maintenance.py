@@ -90,12 +90,17 @@ class MaintenanceMixin:
             return self._verify_files(database)
         damage: list[Damage] = []
         objects = self.store.query("SELECT hash FROM objects")
+        # pulled without objects: on a remote, fetched when loaded (registry/remotes.py)
+        remote = {r[0] for r in self.store.rows("SELECT key FROM remote_keys WHERE key LIKE "
+                                                "'objects/%'")}
         for row in objects:
             digest = row["hash"]
             if not valid_hash(digest):
                 damage.append(Damage("object-name-invalid", repr(digest)[:80],
                                      "not a 64-character hex hash: never followed as a path"))
             elif not self.objects.path(digest).is_file():
+                if f"objects/{digest[:2]}/{digest[2:]}" in remote:
+                    continue
                 damage.append(Damage("object-missing", digest, "file is missing"))
             elif not self.objects.check(digest):
                 damage.append(Damage("object-corrupt", digest, "bytes do not match the hash"))

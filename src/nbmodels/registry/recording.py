@@ -4,16 +4,18 @@ committed as one run."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .. import capture
 from ..dbfile import guard_errors
 from ..objects import StoredObject
 from ..records import Run
-from ..store import encode_json
+from ..store import decode_row, encode_json, run_from_row
 from ..tracking import CellRecord
 from ..versioning import check_tags, check_text
 from .common import iso_time, json_map, recorded_importance
+from .lineage import lineage_row
 
 DEFAULT_MAX_OBJECT_BYTES = 512 * 2**20
 
@@ -56,18 +58,23 @@ class RecordingMixin:
             "tags": encode_json(cell.tags), "packages": encode_json(env.get("packages", {})),
             "python": env.get("python"), "git": encode_json(cell.git) if cell.git else None,
         }
+        variable_rows = [{**v, "value": encode_json(v["value"])}
+                         for v in _rows_without(variables, "stored", "fingerprint")]
+        input_rows = _rows_without(inputs, "stored")
         with self.store.write():
             self._insert_objects([*variables, *inputs])
             self.store.insert("runs", [row])
-            self.store.insert("variables", (
-                {**row, "value": encode_json(row["value"])}
-                for row in _rows_without(variables, "stored", "fingerprint")))
-            self.store.insert("inputs", _rows_without(inputs, "stored"))
+            self.store.insert("variables", variable_rows)
+            self.store.insert("inputs", input_rows)
             self.store.insert("data_objects", (
                 {"fingerprint": r["fingerprint"], "object_hash": r["object_hash"]}
                 for r in [*variables, *inputs] if r.get("fingerprint") and r["object_hash"]),
                 ignore=True)
-        return self.run(run_id)
+            if cell.lineage is not None:
+                self.store.insert("lineage", [lineage_row(run_id, cell.lineage)])
+        # the record from the rows just committed: reading them back costs three queries
+        return run_from_row(decode_row(row), [decode_row(v) for v in sorted(variable_rows, key=_name)],
+                            [decode_row(i) for i in sorted(input_rows, key=_name)])
 
     def _capture_variable(self, name: str, value: Any, cell: CellRecord,
                           max_bytes: int | None) -> dict:
@@ -81,18 +88,23 @@ class RecordingMixin:
             return row
         try:  # one value that cannot be described never loses the run
             summary = capture.summarize_data(value) if role == "data" else None
-            if role == "model":
-                row["data"] = encode_json({"params": capture.model_params(value),
-                                           "signature": capture.model_signature(value),
-                                           "importance": recorded_importance(value)})
         except Exception as exc:  # noqa: BLE001
             row["reason"] = f"not captured: {type(exc).__name__}: {exc}"
             return row
+        # A model is described (importance walks every tree) while its bytes are written
+        # and fsynced, which release the GIL: the description costs little wall time then.
+        description = _background().submit(_model_data, value) if role == "model" else None
         reuse = summary.fingerprint if summary is not None and summary.complete else None
         if summary is not None:
             row["data"] = encode_json(_summary_dict(summary))
             row["fingerprint"] = reuse
         self._store_safely(row, value, max_bytes, reuse)
+        if description is not None:
+            try:
+                row["data"] = description.result()
+            except Exception as exc:  # noqa: BLE001  its file, if written, is left to gc
+                row.update(reason=f"not captured: {type(exc).__name__}: {exc}",
+                           object_hash=None, stored=None, size=None)
         return row
 
     def _capture_input(self, name: str, value: Any, summary, max_bytes: int | None) -> dict:
@@ -107,6 +119,26 @@ class RecordingMixin:
         # An incomplete fingerprint (content not fully read) proves nothing: no reuse.
         self._store_safely(row, value, max_bytes, summary.fingerprint if summary.complete else None)
         return row
+
+
+def _model_data(model: Any) -> str:
+    return encode_json({"params": capture.model_params(model),
+                        "signature": capture.model_signature(model),
+                        "importance": recorded_importance(model)})
+
+
+_executor: ThreadPoolExecutor | None = None
+
+
+def _background() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nbmodels-describe")
+    return _executor
+
+
+def _name(row: dict) -> str:
+    return row["name"]
 
 
 def _rows_without(rows: list[dict], *keys: str) -> list[dict]:

@@ -69,8 +69,9 @@ class VersionsMixin:
         # one json.loads for every row's params, metrics, tags and signature (a JSON null)
         decoded = parse_json_texts([t if t is not None else ("null" if i == 3 else "{}")
                                     for r in rows for i, t in enumerate(r[width:])])
-        return [ModelVersion(*r[:width], *decoded[4 * n:4 * n + 4])  # fields in _VERSION_FIELDS order
-                for n, r in enumerate(rows)]
+        where = self._version_locations(name, [(r[1], r[4]) for r in rows])  # registry/remotes.py
+        return [ModelVersion(*r[:width], *decoded[4 * n:4 * n + 4],  # fields in _VERSION_FIELDS order
+                             location=where[n]) for n, r in enumerate(rows)]
 
     def count_versions(self, name: str) -> int:
         """How many versions a model has. Raises `NotFoundError` for an unknown model."""
@@ -103,7 +104,7 @@ class VersionsMixin:
         version's page shows. Raises as `get` does."""
         version = self.get(ref)
         rows = self.store.query("SELECT * FROM transitions WHERE name = ? AND version = ? "
-                                "ORDER BY id", [version.name, version.version])
+                                "ORDER BY at, id", [version.name, version.version])
         return VersionDetail(version, self._version_run(version),
                              tuple(transition_from_row(r) for r in rows))
 
@@ -146,7 +147,9 @@ class VersionsMixin:
     def transitions(self, name: str) -> list[Transition]:
         """The audit trail of a model's stage changes, oldest first."""
         self.count_versions(name)  # raises for an unknown model, without reading its versions
-        rows = self.store.query("SELECT * FROM transitions WHERE name = ? ORDER BY id", [name])
+        # in time order: changes pulled from a remote are inserted after older local ones
+        rows = self.store.query("SELECT * FROM transitions WHERE name = ? ORDER BY at, id",
+                                [name])
         return [transition_from_row(r) for r in rows]
 
     def history(self, name: str):

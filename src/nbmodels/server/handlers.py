@@ -17,6 +17,8 @@
     GET  /nbmodels/api/runs/ID                  {"run": Run}                   ID: run id or 6+ char prefix
     GET  /nbmodels/api/compare?ref=A&ref=B...   {"comparison": Comparison}
     POST /nbmodels/api/stage  {"ref", "stage", "note"?}   {"version": ModelVersion}
+    GET  /nbmodels/api/card/REF?format=html|md  the model card itself (text/html or
+                                                text/markdown), from records alone
 
 Every request may carry `path`: the notebook (or its folder) relative to the server root; the
 registry is the one `resolve_home` finds from there (`NBMODELS_HOME` wins), never above the
@@ -280,6 +282,17 @@ class StageHandler(RegistryHandler):
         self.reply(version=version)
 
 
+class CardHandler(RegistryHandler):
+    @tornado.web.authenticated
+    async def get(self, ref: str) -> None:
+        fmt = self.get_query_argument("format", "html")
+        card = await self.call(lambda r: r.card(ref, format=fmt))
+        kind = "text/html" if fmt == "html" else "text/markdown"
+        # the card is a page of its own: no script may run in it, whoever opens it
+        self.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+        self.finish(card, set_content_type=f"{kind}; charset=UTF-8")
+
+
 class UnknownHandler(RegistryHandler):
     """Any other URL under the API: a 404 in the same JSON shape."""
 
@@ -303,6 +316,7 @@ def routes(base_url: str, root_dir: Path) -> list[tuple]:
         (f"runs/{segment}", RunHandler),
         ("compare", CompareHandler),
         ("stage", StageHandler),
+        (f"card/{segment}", CardHandler),
         (".*", UnknownHandler),
     ]
     return [(url_path_join(base_url, "nbmodels", "api", pattern), handler, {"root_dir": root_dir})
