@@ -16,6 +16,7 @@ import platform
 import shutil
 import sys
 import time
+import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -52,8 +53,11 @@ def main(argv=None) -> int:
     results = Results()
     started = time.perf_counter()
     cwd = os.getcwd()
+    failed = None
     try:
         run_scenarios(opts, results)
+    except Exception:  # noqa: BLE001  what was measured before the failure is still written
+        failed = traceback.format_exc()
     finally:
         os.chdir(cwd)
         if not args.keep:
@@ -66,6 +70,10 @@ def main(argv=None) -> int:
     missed = [t for t in results.targets if not t.met]
     print(f"\n{len(results.targets) - len(missed)} of {len(results.targets)} targets met "
           f"in {wall:.0f} s; wrote {output / 'results.json'} and {output / 'RESULTS.md'}")
+    if failed:
+        print(f"\na scenario failed; the results above are those measured before it:\n{failed}",
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -126,7 +134,8 @@ def run_scenarios(opts, results) -> None:
     if wanted(opts, "reproduce"):
         import s_reproduce
 
-        s_reproduce.run(opts, results, home)
+        ip = ip or shell(home)
+        s_reproduce.run(opts, results, ip, home)
     if wanted(opts, "lineage"):
         import s_lineage
 

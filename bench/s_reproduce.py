@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from common import Measure, interleave, run_cell, shell
+from common import Measure, interleave, run_cell
 
 CELLS = ("from sklearn.datasets import load_breast_cancer\n"
          "from sklearn.model_selection import train_test_split\n"
@@ -43,11 +43,10 @@ accuracy = clf.score(values["X_test"], values["y_test"])
 """
 
 
-def run(opts, results, home) -> None:
+def run(opts, results, ip, home) -> None:
     from nbmodels import Registry
 
-    print("\n[8-reproduce] reproduce --from-inputs of a small model (scaled LogisticRegression)")
-    ip = shell(home)
+    print("\n[11-reproduce] reproduce --from-inputs of a small model (scaled LogisticRegression)")
     for cell in CELLS:
         run_cell(ip, cell)
     registry = Registry(home)
@@ -80,15 +79,15 @@ def run(opts, results, home) -> None:
                           "magic": lambda: run_cell(ip, f"%reproduce {run_id}"),
                           "cli": fresh(cli_args), "plain": fresh(plain_args)}, opts.repeat)
     statuses = sorted({r.status for r in reports})
-    results.add(Measure("8-reproduce", "Registry.reproduce(run) from inputs, in the kernel",
+    results.add(Measure("11-reproduce", "Registry.reproduce(run) from inputs, in the kernel",
                         "nbmodels", samples["in_kernel"], note=f"status {', '.join(statuses)}"))
-    over = results.add(Measure("8-reproduce", "  of which beyond the tracked cell's own run",
+    over = results.add(Measure("11-reproduce", "  of which beyond the tracked cell's own run",
                                "nbmodels", samples["overhead"]))
-    results.add(Measure("8-reproduce", "%reproduce RUN (cell)", "nbmodels", samples["magic"]))
-    cli = results.add(Measure("8-reproduce", "nbmodels reproduce RUN --json (fresh process)",
+    results.add(Measure("11-reproduce", "%reproduce RUN (cell)", "nbmodels", samples["magic"]))
+    cli = results.add(Measure("11-reproduce", "nbmodels reproduce RUN --json (fresh process)",
                               "nbmodels", samples["cli"]))
-    plain = results.add(Measure("8-reproduce", "python: import, unpickle inputs, run the cell",
+    plain = results.add(Measure("11-reproduce", "python: import, unpickle inputs, run the cell",
                                 "baseline", samples["plain"], note="fresh process"))
-    results.target("8-reproduce", "reproduce beyond the cell's own run (kernel)", over.median, 1.0)
-    results.target("8-reproduce", "CLI reproduce beyond plain Python doing the same (fresh)",
+    results.target("11-reproduce", "reproduce beyond the cell's own run (kernel)", over.median, 1.0)
+    results.target("11-reproduce", "CLI reproduce beyond plain Python doing the same (fresh)",
                    cli.median - plain.median, 1.0)
