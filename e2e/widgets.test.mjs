@@ -1,9 +1,12 @@
 // End-to-end test of the in-notebook widgets in a real JupyterLab, driven by playwright-core
-// on Debian's chromium (lab.mjs, as panel.test.mjs). Given a notebook that tracks and
-// registers two versions of a model (one with HTML in its note), when `%models` runs, then the
-// browser widget renders with the model's name and its versions, the note shows as text;
-// when two versions are selected and Compare is clicked, the compare view shows the
-// changed param; `%compare` renders the same view on its own.
+// on Debian's chromium (lab.mjs, as panel.test.mjs), at 1280 px. Given a notebook that tracks
+// and registers three versions of a model (one with HTML in its note) and then 57 more over
+// three models, when `%models iris-clf` runs, then the browser widget shows the versions in
+// one grid (the note as text); sorting by a metric orders the rows; ticking two versions and
+// Compare shows the compare view with the changed param; Restore binds one into the kernel;
+// Stage… with a note moves one to production; nothing in the output area overflows
+// horizontally and each version is one line. `%compare` renders the view with its
+// Vega-Lite charts on its own.
 //
 // Usage: node widgets.test.mjs   (env: JUPYTER = jupyter executable, OUT = screenshot folder,
 //   UPDATE_README_IMAGE=1 to refresh docs/images/models-widget.png and compare-widget.png)
@@ -21,6 +24,22 @@ const IMAGES = join(repo, 'docs', 'images');
 const log = logger('e2e-widgets');
 
 const XSS = '<img src=x onerror=window.__nbmodelsXSS=1>';
+const MORE = [
+  'from nbmodels.api import default_registry',
+  'from nbmodels.registry import CellRecord',
+  'from datetime import datetime, timezone',
+  'registry = default_registry()',
+  'for name, count in (("iris-clf", 17), ("churn-model", 20), ("fraud-model", 20)):',
+  '    for i in range(count):',
+  '        C = round(0.03 * (i + 1) + 0.001, 4)  # none equal to the tracked 1.0, 0.1, 0.01',
+  '        model = LogisticRegression(C=C, max_iter=500).fit(X, y)',
+  '        now = datetime.now(timezone.utc)',
+  '        registry.record_run(CellRecord(source=f"clf = LogisticRegression(C={C})", experiment=name,',
+  '            status="ok", started_at=now, ended_at=now,',
+  '            values={"clf": model, "C": C, "accuracy": model.score(X, y), "log_loss": 1 / (i + 2)}))',
+  '        registry.register(model, name, variable="clf", note=f"sweep {i} with a note long enough to be cut")',
+  'print(sum(m.versions for m in registry.list_models()))'
+].join('\n');
 const CELLS = [
   '%load_ext nbmodels',
   'from sklearn.datasets import load_iris\nfrom sklearn.linear_model import LogisticRegression\n' +
@@ -32,16 +51,27 @@ const CELLS = [
   '%%track iris\nclf = LogisticRegression(C=0.1, max_iter=500).fit(X, y)\naccuracy = clf.score(X, y)',
   '%register clf iris-clf --stage staging',
   '%stage iris-clf@1.0.0 production --note "first one"',
-  '%models',
-  '%compare iris-clf'
+  MORE,
+  '%models iris-clf',
+  '%compare iris-clf@1.0.0 iris-clf@1.1.0 iris-clf@1.2.0',
+  'print(type(restored).__name__, restored.C)'
 ];
+
+/** Numbers of one grid column on the page, in row order. */
+async function columnValues(grid, label) {
+  return grid.evaluate((el, wanted) => {
+    const heads = [...el.querySelectorAll('thead th')].map(th => th.textContent.replace(/[▲▼]/g, '').trim());
+    const index = heads.indexOf(wanted);
+    return [...el.querySelectorAll('tbody tr')].map(tr => tr.children[index].textContent);
+  }, label);
+}
 
 async function main() {
   const shot = screenshots(OUT, log);
   const shots = {};
   const files = { 'widgets.ipynb': notebook(CELLS) };
-  const viewport = { width: 1400, height: 1400 };
-  await withLab(files, { say: log, shot, viewport }, async ({ lab, page, pageErrors }) => {
+  const viewport = { width: 1280, height: 1400 };
+  await withLab(files, { say: log, shot, viewport, deadlineMs: 170_000 }, async ({ lab, page, pageErrors }) => {
     await openNotebook(page, lab, 'widgets.ipynb');
     // The Models sidebar panel takes room beside the notebook: close it for the pictures.
     const panelTab = page.locator('.jp-SideBar.jp-mod-left li[data-id="nbmodels-panel"]');
@@ -50,54 +80,93 @@ async function main() {
     }
     log('notebook open');
 
-    const cells = await runCells(page, CELLS.length);
-    log('cells ran');
+    // everything but the last cell, which reads what Restore binds
+    const cells = await runCells(page, CELLS.length - 1);
+    await cells.nth(CELLS.indexOf(MORE)).getByText(/^60\s*$/).waitFor({ timeout: 60_000 });
+    log('cells ran: 3 models, 60 versions');
 
-    // %models: the live widget (not the static fallback), with the model and its versions.
-    const browserCell = cells.nth(CELLS.indexOf('%models'));
+    // %models: the live widget (not the static fallback), with the model and one grid.
+    const browserCell = cells.nth(CELLS.indexOf('%models iris-clf'));
     const browser = browserCell.locator('.widget-vbox.nbmodels-browser');
     await browser.waitFor();
     const models = browser.locator('select').first();
     // (ipywidgets shows option labels with non-breaking spaces)
-    assert.match((await models.locator('option').allTextContents()).join('\n').replace(/\u00a0/g, ' '),
-      /iris-clf · latest 1\.2\.0 · prod 1\.0\.0 · accuracy/);
-    const versions = browser.locator('select[multiple]');
-    const labels = await versions.locator('option').evaluateAll(os => os.map(o => o.value));
-    assert.deepEqual(labels.map(l => l.split(' · ').slice(0, 2).join(' ')),
-      ['1.2.0 staging', '1.1.0 none', '1.0.0 production']);
+    const modelLabels = (await models.locator('option').allTextContents()).join('\n').replace(/\u00a0/g, ' ');
+    assert.match(modelLabels, /iris-clf · latest \d+\.\d+\.\d+ · prod 1\.0\.0 · accuracy/);
+    assert.match(modelLabels, /churn-model/);
+    assert.match(modelLabels, /fraud-model/);
+    assert.equal(await browser.locator('select[multiple]').count(), 0, 'one grid, no second list');
+    const grid = browser.locator('.nbm-grid');
+    const rows = grid.locator('tbody tr');
+    await rows.first().waitFor();
+    assert.equal(await rows.count(), 20);
+    assert.deepEqual((await columnValues(grid, 'version')).slice(-3), ['1.2.0', '1.1.0', '1.0.0']);
     // The note holding HTML is shown as text and never runs.
-    await browser.locator('td', { hasText: '<img src=x onerror=' }).first().waitFor();
+    await grid.locator('td', { hasText: '<img src=x onerror=' }).first().waitFor();
     assert.equal(await page.evaluate(() => window.__nbmodelsXSS), undefined);
-    log('browser widget rendered with the model');
+    log('browser widget rendered: one grid of 20 versions');
 
-    // Select 1.1.0 for its details, then both, then Compare.
-    await versions.selectOption([{ index: 1 }]);
-    await browser.locator('h4', { hasText: 'iris-clf@1.1.0' }).waitFor();
-    await browser.locator('summary', { hasText: 'Lineage' }).waitFor();
-    shots['models-widget'] = await shot(browser, 'models-widget');
-    await versions.selectOption([{ index: 1 }, { index: 2 }]);
+    // Sort by a metric (highest first), then tick the two best versions and compare.
+    await grid.locator('button.nbm-grid-sort', { hasText: /^accuracy/ }).click();
+    await grid.locator('th[aria-sort="descending"]', { hasText: 'accuracy' }).waitFor();
+    const accuracy = (await columnValues(grid, 'accuracy')).map(Number);
+    assert.deepEqual(accuracy, [...accuracy].sort((a, b) => b - a), 'sorted by accuracy');
+    const versionsSorted = await columnValues(grid, 'version');
+    for (const i of [0, 1]) {
+      await rows.nth(i).locator('input[type=checkbox]').click();
+      await grid.locator(`tbody tr.nbm-selected[data-key="iris-clf@${versionsSorted[i]}"]`).waitFor();
+    }
+    await browser.locator('summary', { hasText: 'Champion / challenger' }).waitFor();
+    await browser.locator('h4', { hasText: `iris-clf@${versionsSorted[1]}` }).waitFor();
     const compareButton = browser.locator('button', { hasText: 'Compare' });
-    await assert.doesNotReject(compareButton.waitFor());
-    await page.waitForFunction(
-      el => !el.disabled, await compareButton.elementHandle());
+    await page.waitForFunction(el => !el.disabled, await compareButton.elementHandle());
+    shots['models-widget'] = await shot(browser, 'models-widget');
     await compareButton.click();
     const view = browser.locator('.widget-tab');
     await view.waitFor();
-    await view.locator('td', { hasText: 'better' }).or(view.locator('td', { hasText: 'worse' }))
-      .first().waitFor();
     await view.locator('.lm-TabBar-tab', { hasText: 'Params' }).click();
     await view.locator('tr td', { hasText: /^C$/ }).first().waitFor();
-    log('compare view from the browser');
+    log(`sorted by accuracy, ticked ${versionsSorted.slice(0, 2).join(' and ')}, compared`);
 
-    // %compare NAME on its own: the same view for every version, with the code diff.
-    const compareCell = cells.nth(CELLS.length - 1);
+    // Restore the focused (last ticked) version into the kernel as `restored`.
+    await browser.locator('input[placeholder="as variable (optional)"]').fill('restored');
+    await browser.locator('button', { hasText: 'Restore' }).click();
+    await browser.getByText(`Restored iris-clf@${versionsSorted[1]} as restored`).waitFor();
+    // Stage it with a note: the grid's stage cell and the audit trail follow.
+    await browser.locator('.widget-dropdown select').selectOption('production');
+    await browser.locator('input[placeholder="note (kept in the audit trail)"]').fill('best in the e2e');
+    await browser.locator('button', { hasText: 'Stage…' }).click();
+    await browser.getByText(`iris-clf@${versionsSorted[1]} is now production`).waitFor();
+    await browser.locator('td', { hasText: 'best in the e2e' }).waitFor();
+    await grid.locator('td.nbm-stage-production').first().waitFor();
+    log('restored and staged with a note');
+
+    // Nothing overflows the output area at 1280 px, and each version is one line.
+    const layout = await browserCell.evaluate(cell => {
+      const areas = [...cell.querySelectorAll('.jp-OutputArea-output')];
+      const rows = [...cell.querySelectorAll('.nbm-grid tbody tr')].map(r => r.getBoundingClientRect().height);
+      return { overflow: areas.filter(a => a.scrollWidth > a.clientWidth + 1).length,
+        widths: areas.map(a => [a.scrollWidth, a.clientWidth]), rows };
+    });
+    assert.equal(layout.overflow, 0, `no horizontal overflow: ${JSON.stringify(layout.widths)}`);
+    assert.ok(Math.max(...layout.rows) < 30, `one line per version: ${layout.rows}`);
+    log(`no overflow at 1280 px, rows ${Math.min(...layout.rows)}-${Math.max(...layout.rows)} px`);
+
+    // The kernel holds what Restore bound.
+    const last = cells.nth(CELLS.length - 1);
+    await last.click();
+    await page.keyboard.press('Shift+Enter');
+    await last.getByText(/^LogisticRegression /).waitFor();
+
+    // %compare on its own: the same view, with the code diff and the Vega-Lite charts.
+    const compareCell = cells.nth(CELLS.length - 2);
     const standalone = compareCell.locator('.widget-tab');
     await standalone.waitFor();
     await standalone.locator('.lm-TabBar-tab', { hasText: 'Code' }).click();
     await standalone.getByText('+clf = LogisticRegression(C=0.01').first().waitFor();
     await standalone.locator('.lm-TabBar-tab', { hasText: 'Metrics' }).click();
-    await standalone.locator('img[alt="accuracy across versions"]').waitFor();
-    shots['compare-widget'] = await shot(compareCell.locator('.jp-OutputArea'), 'compare-widget');
+    await standalone.locator('.vega-embed, img[alt="accuracy across versions"]').first().waitFor();
+    shots['compare-widget'] = await shot(compareCell.locator('.jp-Cell-outputArea'), 'compare-widget');
     log('%compare view');
 
     assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');

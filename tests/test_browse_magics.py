@@ -96,7 +96,7 @@ def test_models_opens_the_browser(trained, monkeypatch):
     assert isinstance(browser, ModelsBrowser)
     assert [v for _, v in browser.models_list.options] == ["clf"]
     assert browser.namespace is trained.user_ns
-    browser.versions.value = ("clf@1.0.0",)
+    browser.grid.selected = ["clf@1.0.0"]
     browser.restore_as.value = "old_clf"
     browser.restore_button.click()
     assert trained.user_ns["old_clf"].C == 1.0  # Restore binds into the kernel
@@ -108,7 +108,7 @@ def test_models_name_and_page_size(trained, monkeypatch):
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
     trained.run_line_magic("models", "clf --page-size 1")
-    assert [v for _, v in shown[0].versions.options] == ["clf@2.0.0"]
+    assert shown[0].grid.refs == ["clf@2.0.0"]
     with pytest.raises(UsageError, match="no model named 'nope'"):
         trained.run_line_magic("models", "nope")
     with pytest.raises(UsageError, match="page-size"):

@@ -178,7 +178,7 @@ def test_the_widget_details_show_the_producing_cells_escaped(shell, registry, re
         _run(shell, "%%track\nfrom sklearn.linear_model import LogisticRegression\n"
                     "m = LogisticRegression().fit(X, labels)", "%register m counter")
     browser = ModelsBrowser(registry, {}, name="counter")
-    browser.versions.value = ("counter@1.0.0",)
+    browser.grid.selected = ["counter@1.0.0"]
     details = browser.details.value
     assert "Cells that produced it (3)" in details
     assert "X = [[0.0], [1.0], [2.0], [3.0]]" in details

@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 
 import pytest
 from tornado.httpclient import HTTPClientError
 
 from nbmodels.errors import (AmbiguousRefError, ConflictError, DatabaseDamagedError,
-                             IntegrityError, InvalidInputError, NbModelsError, NotFoundError,
-                             ReadOnlyRegistryError)
+                             IntegrityError, InvalidInputError, MissingDataError, NbModelsError,
+                             NotFoundError, ReadOnlyRegistryError, ReproduceError,
+                             UntrustedObjectError)
 from nbmodels.server.handlers import ERROR_STATUS, jsonable, status_for
 
 from .helpers import record_fit
@@ -127,7 +129,7 @@ async def test_one_version_by_number_latest_or_stage(jp_fetch, project, selector
 
 async def test_one_version_comes_with_its_run_and_its_own_history(jp_fetch, project):
     tracked = await get_json(jp_fetch, "versions", "clf", "1.0.0")
-    assert set(tracked) == {"version", "run", "history"}
+    assert set(tracked) == {"version", "run", "history", "standing"}
     assert tracked["run"]["id"] == project["run_id"]
     assert tracked["run"]["source"] == "model = LogisticRegression(C=1.0).fit(X, y)"
     assert tracked["history"] == []
@@ -298,10 +300,12 @@ def test_every_registry_error_has_one_status():
     assert status_for(IntegrityError("x")) == 500
     assert status_for(DatabaseDamagedError("x")) == 503
     assert status_for(ReadOnlyRegistryError("x")) == 403
+    assert status_for(UntrustedObjectError("x")) == 403
+    assert status_for(MissingDataError("x")) == 422  # a ReproduceError
     assert status_for(NbModelsError("x")) == 500
     assert set(ERROR_STATUS) == {NotFoundError, InvalidInputError, AmbiguousRefError,
                                  ConflictError, IntegrityError, DatabaseDamagedError,
-                                 ReadOnlyRegistryError}
+                                 ReadOnlyRegistryError, UntrustedObjectError, ReproduceError}
 
 
 def test_non_finite_metrics_become_null():
@@ -326,3 +330,161 @@ async def test_cookie_session_writes_need_the_xsrf_token(jp_fetch, jp_serverapp,
     response = await jp_fetch("nbmodels", "api", "stage", method="POST", body=body,
                               params=query({}), headers={**session, "X-XSRFToken": xsrf})
     assert json.loads(response.body)["version"]["stage"] == "production"
+
+
+# ---- the panel's Runs view, version standing, lineage, register and reproduce (issue 13) -----
+
+def open_registry(project):
+    from nbmodels.registry import Registry
+
+    return Registry(project["root"] / "proj" / ".nbmodels")
+
+
+def record_runs(project, count: int) -> list[str]:
+    """`count` more runs in experiment `sweep`, accuracy i/10 and loss 1-i/10, note `run i`;
+    their ids, oldest first."""
+    from sklearn.linear_model import LogisticRegression
+
+    registry = open_registry(project)
+    try:
+        for i in range(count):
+            record_fit(registry, LogisticRegression(C=i + 1.0).fit([[0], [1]], [0, 1]),
+                       f"model = LogisticRegression(C={i + 1.0})", accuracy=i / 10,
+                       loss=1 - i / 10)
+            time.sleep(0.002)  # run ids start with their millisecond: one each, in order
+        ids = [r.id for r in registry.list_runs(limit=count)][::-1]
+        with registry.store.write() as db:
+            for i, run_id in enumerate(ids):
+                db.execute("UPDATE runs SET experiment = 'sweep', note = ? WHERE id = ?",
+                           [f"run {i}", run_id])
+    finally:
+        registry.close()
+    return ids
+
+
+async def test_runs_are_searched_sorted_and_filtered(jp_fetch, project):
+    ids = record_runs(project, 4)
+    newest = await get_json(jp_fetch, "runs")
+    assert [r["id"] for r in newest["runs"]] == [*ids[::-1], project["run_id"]]
+    assert newest["experiments"] == ["sweep", "test"]
+    assert {"accuracy", "loss"} <= set(newest["metrics"])
+    best = await get_json(jp_fetch, "runs", order="metrics.accuracy DESC", limit="2",
+                          offset="1")
+    assert [r["metrics"]["accuracy"] for r in best["runs"]] == [0.3, 0.2]
+    assert best["total"] == 5
+    lowest_loss = await get_json(jp_fetch, "runs", order="metrics.loss", experiment="sweep")
+    assert [r["id"] for r in lowest_loss["runs"]] == ids[::-1] and lowest_loss["total"] == 4
+    found = await get_json(jp_fetch, "runs", q="RUN 2")
+    assert [r["note"] for r in found["runs"]] == ["run 2"] and found["total"] == 1
+    assert (await get_json(jp_fetch, "runs", q="run", experiment="test"))["total"] == 0
+    code, error = await error_of(jp_fetch, "runs", order="metrics.accuracy SIDEWAYS")
+    assert (code, error["type"]) == (400, "InvalidInputError")
+
+
+async def test_a_run_lists_the_versions_registered_from_it(jp_fetch, project):
+    reply = await get_json(jp_fetch, "runs", project["run_id"])
+    assert [v["ref"] for v in reply["versions"]] == ["clf@1.0.0"]
+
+
+async def test_a_version_says_where_it_stands_against_the_champion(jp_fetch, project):
+    registry = open_registry(project)
+    try:
+        with registry.store.write() as db:
+            db.execute("UPDATE versions SET metrics = ? WHERE version = '1.1.0'",
+                       ['{"accuracy": 0.95}'])
+        registry.set_stage("clf@1.0.0", "production")
+    finally:
+        registry.close()
+    challenger = (await get_json(jp_fetch, "versions", "clf", "1.1.0"))["standing"]
+    assert challenger == {"ref": "clf@1.1.0", "location": None, "is_champion": False,
+                          "champion": "clf@1.0.0", "metrics": [
+                              {"name": "accuracy", "value": 0.95, "champion": 0.9,
+                               "verdict": "better"}]}
+    champion = (await get_json(jp_fetch, "versions", "clf", "production"))["standing"]
+    assert champion["is_champion"] and champion["metrics"] == []
+
+
+async def test_lineage_of_a_version_and_of_its_run(jp_fetch, project):
+    by_version = (await get_json(jp_fetch, "lineage", "clf@1.0.0"))["lineage"]
+    by_run = (await get_json(jp_fetch, "lineage", project["run_id"][:8]))["lineage"]
+    assert by_version == by_run and by_version["run_id"] == project["run_id"]
+    assert by_version["cells"][-1]["source"] == "model = LogisticRegression(C=1.0).fit(X, y)"
+    assert [f["kind"] for f in by_version["flags"]] == ["unknown_producer"]
+    code, error = await error_of(jp_fetch, "lineage", "clf@1.1.0")  # from a live object
+    assert (code, error["type"]) == (404, "NotFoundError")
+
+
+async def test_register_a_runs_model_from_its_id(jp_fetch, project):
+    [run_id] = record_runs(project, 1)
+
+    async def register(**body):
+        reply = await jp_fetch("nbmodels", "api", "register", method="POST",
+                               params=query({}), body=json.dumps(body))
+        return json.loads(reply.body)
+
+    made = await register(run=run_id[:10].lower(), name="swept", note="<i>from the panel</i>")
+    assert made["created"] is True
+    version = made["version"]
+    assert (version["ref"], version["run_id"], version["variable"]) == (
+        "swept@1.0.0", run_id, "model")
+    assert version["note"] == "<i>from the panel</i>" and version["params"]["C"] == 1.0
+    registry = open_registry(project)
+    try:
+        stored = registry.run(run_id).variable("model").object_hash
+        assert registry.get("swept@1.0.0").object_hash == stored  # the run's own bytes
+    finally:
+        registry.close()
+    again = await register(run=run_id)  # named after the variable; `clf` holds other bytes
+    assert again["version"]["ref"] == "model@1.0.0"
+    assert (await register(run=run_id, name="swept"))["created"] is False
+
+
+@pytest.mark.parametrize("body, status, error_type", [
+    ({}, 400, "InvalidInputError"),
+    ({"run": 3}, 400, "InvalidInputError"),
+    ({"run": "01ZZZZZZZZZZZZZZZZZZZZZZZZ"}, 404, "NotFoundError"),
+    ({"run": "RUN", "variable": "nothing"}, 404, "NotFoundError"),
+    ({"run": "RUN", "name": "bad name!"}, 400, "InvalidInputError"),
+    ({"run": "RUN", "stage": "prod"}, 400, "InvalidInputError"),
+])
+async def test_register_errors_write_nothing(jp_fetch, project, body, status, error_type):
+    body = {k: project["run_id"] if v == "RUN" else v for k, v in body.items()}
+    code, error = await error_of(jp_fetch, "register", method="POST", body=json.dumps(body))
+    assert (code, error["type"]) == (status, error_type)
+    assert [m["versions"] for m in (await get_json(jp_fetch, "models"))["models"]] == [2]
+
+
+@pytest.mark.slow
+async def test_reproduce_reruns_a_run_outside_the_server(jp_fetch, project):
+    from sklearn.linear_model import LogisticRegression
+
+    source = ("import os\nfrom sklearn.linear_model import LogisticRegression\n"
+              "open('rerun.pid', 'w').write(str(os.getpid()))\n"
+              "model = LogisticRegression(C=2.0).fit([[0], [1]], [0, 1])")
+    registry = open_registry(project)
+    try:
+        record_fit(registry, LogisticRegression(C=2.0).fit([[0], [1]], [0, 1]), source)
+        run_id = registry.list_runs(limit=1)[0].id
+    finally:
+        registry.close()
+    reply = await jp_fetch("nbmodels", "api", "reproduce", method="POST", params=query({}),
+                           body=json.dumps({"ref": run_id}))
+    report = json.loads(reply.body)["report"]
+    assert report["run_id"] == run_id and report["mode"] == "inputs"
+    assert report["status"] in ("exact", "equivalent") and report["models"] == {
+        "model": report["status"]}
+    # the cell ran in another process, in the notebook's folder
+    assert int((project["root"] / "proj" / "rerun.pid").read_text()) != os.getpid()
+
+
+@pytest.mark.parametrize("body, status, error_type", [
+    ({"ref": "clf@1.0.0", "mode": "sideways"}, 400, "InvalidInputError"),
+    ({}, 400, "InvalidInputError"),
+    ({"ref": "nope@1.0.0"}, 404, "NotFoundError"),
+    ({"ref": "clf@1.1.0"}, 404, "NotFoundError"),  # registered from a live object: no run
+    ({"ref": "clf@1.0.0"}, 422, "ReproduceError"),  # its cell reads X, which was not stored
+])
+async def test_reproduce_errors(jp_fetch, project, body, status, error_type):
+    code, error = await error_of(jp_fetch, "reproduce", method="POST", body=json.dumps(body))
+    assert (code, error["type"]) == (status, error_type)
+    assert str(project["root"]) not in error["message"]

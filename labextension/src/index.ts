@@ -11,6 +11,7 @@ import { PathExt } from '@jupyterlab/coreutils';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { IStateDB } from '@jupyterlab/statedb';
 import { LabIcon } from '@jupyterlab/ui-components';
+import { Widget } from '@lumino/widgets';
 
 import { restoreInKernel } from './kernel';
 import { ModelsPanel } from './panel';
@@ -47,7 +48,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
           throw new Error('open the notebook to restore into first');
         }
         return restoreInKernel(notebook.sessionContext, ref);
-      }
+      },
+      showCard: (ref, html) => app.shell.add(cardWidget(ref, html), 'main')
     });
     panel.id = PANEL_ID;
     panel.title.icon = modelsIcon;
@@ -84,3 +86,23 @@ const plugin: JupyterFrontEndPlugin<void> = {
 };
 
 export default plugin;
+
+/**
+ * A main-area tab showing a model card: the server's self-contained HTML page in a frame
+ * sandboxed with nothing allowed (no script, an origin of its own).
+ */
+function cardWidget(ref: string, html: string): Widget {
+  const widget = new Widget();
+  widget.id = `nbmodels-card-${ref.replace(/[^A-Za-z0-9_.-]/g, '_')}-${Date.now()}`;
+  widget.title.label = `Card ${ref}`;
+  widget.title.caption = `Model card of ${ref}`;
+  widget.title.closable = true;
+  widget.addClass('jp-nbmodels-card-page');
+  const frame = document.createElement('iframe');
+  frame.setAttribute('sandbox', '');
+  frame.setAttribute('title', `Model card of ${ref}`);
+  frame.className = 'jp-nbmodels-card-frame';
+  frame.srcdoc = html;
+  widget.node.append(frame);
+  return widget;
+}

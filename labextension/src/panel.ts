@@ -1,114 +1,47 @@
 /**
- * The "Models" sidebar: models of the current notebook's registry, their versions, a
- * version's detail, a two-version comparison, and the Restore / Promote buttons.
+ * The "Models" sidebar: two tabs. Models: the current notebook's registry, models with
+ * their versions, a version's page (details.ts), a comparison of two or more versions
+ * (compare.ts), Restore / Promote / Card / Reproduce. Runs: runs.ts.
  *
  * Every user string reaches the DOM as text (`textContent`, text nodes), never as HTML.
+ * Everything that acts is reachable with Tab and works with Enter or Space; a re-render
+ * gives the focus back to the element that had it (by its `data-key`).
  */
 import { Widget } from '@lumino/widgets';
 
+import { renderComparison } from './compare';
+import { IPageContext, renderVersionPage } from './details';
+import { activate, badge, button, fmt, h } from './dom';
 import { IRestoreResult } from './kernel';
 import {
   api,
-  ICompareRow,
   IComparison,
   IModelSummary,
   IModelVersion,
+  IReproduceReport,
   IVersionDetail,
-  STAGES,
   VERSIONS_PAGE_MAX
 } from './request';
+import { RunsView } from './runs';
+
+export { fmt } from './dom';
 
 /** Versions shown when a model is opened, and added by each "Show older". */
 export const VERSIONS_PAGE = 50;
+/** The most versions compared at once (ticking another drops the first ticked). */
+export const COMPARE_MAX = 8;
 
-type Child = Node | string | null | undefined | false;
-
-/** `h('div', {class: 'x'}, 'text', child)`: attributes as attributes, strings as text. */
-function h(
-  tag: string,
-  attrs: Record<string, string | undefined> = {},
-  ...children: Child[]
-): HTMLElement {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value !== undefined) {
-      node.setAttribute(key, value);
-    }
-  }
-  for (const child of children) {
-    if (child) {
-      node.append(child);
-    }
-  }
-  return node;
-}
-
-function button(label: string, onClick: () => void, cls = ''): HTMLElement {
-  const node = h('button', { class: `jp-nbmodels-button ${cls}`.trim() }, label);
-  node.addEventListener('click', event => {
-    event.stopPropagation();
-    onClick();
-  });
-  return node;
-}
-
-export function fmt(value: unknown): string {
-  if (typeof value === 'number') {
-    return String(Number(value.toPrecision(4)));
-  }
-  if (value === null || value === undefined) {
-    return '—';
-  }
-  return typeof value === 'string' ? value : JSON.stringify(value);
-}
-
-function badge(stage: string): HTMLElement {
-  return h(
-    'span',
-    { class: `jp-nbmodels-badge jp-nbmodels-stage-${stage}`, title: stage },
-    stage
-  );
-}
-
-function table(
-  head: string[],
-  rows: { cells: string[]; cls?: string }[],
-  empty: string
-): HTMLElement {
-  if (!rows.length) {
-    return h('p', { class: 'jp-nbmodels-empty' }, empty);
-  }
-  return h(
-    'table',
-    { class: 'jp-nbmodels-table' },
-    h('thead', {}, h('tr', {}, ...head.map(c => h('th', {}, c)))),
-    h(
-      'tbody',
-      {},
-      ...rows.map(r =>
-        h('tr', { class: r.cls }, ...r.cells.map(c => h('td', {}, c)))
-      )
-    )
-  );
-}
-
-function section(title: string, ...body: Child[]): HTMLElement {
-  return h(
-    'section',
-    { class: 'jp-nbmodels-section' },
-    h('h3', {}, title),
-    ...body
-  );
-}
-
+type Tab = 'models' | 'runs';
 type View =
   | { kind: 'list' }
   | { kind: 'detail'; name: string; version: string }
-  | { kind: 'compare'; refs: [string, string] };
+  | { kind: 'compare'; refs: string[] };
 
 export interface IModelsPanelOptions {
   /** Run `%restore REF` in the active notebook's kernel. */
   restore: (ref: string) => Promise<IRestoreResult>;
+  /** Show a model card (a whole HTML page); default: a sandboxed frame in the panel. */
+  showCard?: (ref: string, html: string) => void;
 }
 
 /** The versions of an open model that are loaded: `versions` (oldest first) are the
@@ -132,19 +65,40 @@ export class ModelsPanel extends Widget {
     this.search.addEventListener('input', () => this.render());
     this.where = h('div', { class: 'jp-nbmodels-where' });
     this.statusLine = h('div', { class: 'jp-nbmodels-status', role: 'status' });
-    this.body = h('div', { class: 'jp-nbmodels-body' });
+    this.body = h('div', {
+      class: 'jp-nbmodels-body',
+      role: 'tabpanel',
+      id: 'jp-nbmodels-tabpanel'
+    });
+    this.context = this.makeContext();
+    this.runsView = new RunsView(this.context);
+    this.tabs = {
+      models: this.makeTab('models', 'Models'),
+      runs: this.makeTab('runs', 'Runs')
+    };
     this.node.append(
       h(
         'div',
         { class: 'jp-nbmodels-header' },
         h('h2', {}, 'Models'),
-        button('Refresh', () => void this.refresh(), 'jp-nbmodels-refresh')
+        button('Refresh', () => void this.refresh(), 'jp-nbmodels-refresh', {
+          'aria-label': 'Refresh from the registry',
+          'data-key': 'refresh'
+        })
       ),
       this.where,
+      h(
+        'div',
+        { class: 'jp-nbmodels-tabs', role: 'tablist', 'aria-label': 'Registry views' },
+        this.tabs.models,
+        this.tabs.runs
+      ),
       this.search,
+      this.runsView.toolbar,
       this.statusLine,
       this.body
     );
+    this.render();
   }
 
   /** The folder (relative to the server root) whose registry is shown. */
@@ -158,6 +112,10 @@ export class ModelsPanel extends Widget {
       this.expanded.clear();
       this.selected = [];
       this.view = { kind: 'list' };
+      this.details.clear();
+      this.reproductions.clear();
+      this.openSections.clear();
+      this.runsView.reset();
       void this.refresh();
     }
   }
@@ -165,6 +123,9 @@ export class ModelsPanel extends Widget {
   /** Reload everything shown from the server. */
   async refresh(): Promise<void> {
     const ticket = ++this.ticket;
+    if (this.tab === 'runs') {
+      void this.runsView.refresh();
+    }
     try {
       const reply = await api.models(this._path);
       const open = [...this.expanded.keys()];
@@ -207,6 +168,64 @@ export class ModelsPanel extends Widget {
     }
   }
 
+  private makeContext(): IPageContext {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const panel = this;
+    return {
+      get path() {
+        return panel._path;
+      },
+      say: (text, kind) => panel.say(text, kind),
+      fail: error => panel.fail(error),
+      render: () => panel.render(),
+      refresh: () => panel.refresh(),
+      restore: ref => panel.restore(ref),
+      openRun: id => {
+        panel.selectTab('runs');
+        panel.runsView.open(id);
+      },
+      openVersion: (name, version) => {
+        panel.selectTab('models');
+        panel.open({ kind: 'detail', name, version });
+      },
+      showCard: (ref, html) => panel.showCard(ref, html),
+      reproductions: this.reproductions,
+      openSections: this.openSections
+    };
+  }
+
+  private makeTab(tab: Tab, label: string): HTMLButtonElement {
+    const node = button(label, () => this.selectTab(tab), `jp-nbmodels-tab`, {
+      role: 'tab',
+      id: `jp-nbmodels-tab-${tab}`,
+      'aria-controls': 'jp-nbmodels-tabpanel',
+      'data-tab': tab,
+      'data-key': `tab:${tab}`
+    });
+    // the tabs pattern: arrows move between tabs, one tab stop for the list
+    node.addEventListener('keydown', event => {
+      if (event.key === 'ArrowRight' || event.key === 'ArrowLeft') {
+        event.preventDefault();
+        const other: Tab = tab === 'models' ? 'runs' : 'models';
+        this.selectTab(other);
+        this.tabs[other].focus();
+      }
+    });
+    return node;
+  }
+
+  private selectTab(tab: Tab): void {
+    if (tab === this.tab) {
+      return;
+    }
+    this.tab = tab;
+    this.say('');
+    if (tab === 'runs' && !this.runsView.openRun) {
+      void this.runsView.load();
+    }
+    this.render();
+  }
+
   private say(text: string, kind: 'info' | 'error' = 'info'): void {
     this.statusLine.textContent = text;
     this.statusLine.dataset.kind = kind;
@@ -214,54 +233,57 @@ export class ModelsPanel extends Widget {
 
   /** A request that failed: its message in the status line. */
   private fail(error: unknown): void {
-    this.say(String((error as Error).message), 'error');
+    this.say(String((error as Error).message ?? error), 'error');
   }
 
   private render(): void {
+    const focused = this.focusedKey();
     this.where.textContent = this.home ? `Registry: ${this.home}` : '';
     this.where.title = this.home;
-    this.search.hidden = this.view.kind !== 'list';
+    for (const [tab, node] of Object.entries(this.tabs)) {
+      const selected = tab === this.tab;
+      node.setAttribute('aria-selected', String(selected));
+      node.tabIndex = selected ? 0 : -1;
+      node.classList.toggle('jp-mod-current', selected);
+    }
+    this.body.setAttribute('aria-labelledby', `jp-nbmodels-tab-${this.tab}`);
+    this.search.hidden = this.tab !== 'models' || this.view.kind !== 'list';
+    this.runsView.toolbar.hidden = this.tab !== 'runs' || this.runsView.openRun !== null;
     let content: HTMLElement;
     if (this.loadError) {
       content = h('p', { class: 'jp-nbmodels-error' }, this.loadError);
+    } else if (this.tab === 'runs') {
+      content = this.runsView.render();
     } else if (this.view.kind === 'detail') {
       content = this.renderDetail(this.view.name, this.view.version);
     } else if (this.view.kind === 'compare') {
-      content = this.renderCompare(this.view.refs);
+      content = this.comparison
+        ? renderComparison(this.comparison, this.backButton())
+        : h('div', {}, this.backButton(), h('p', {}, 'Loading…'));
     } else {
       content = this.renderList();
     }
     this.body.replaceChildren(content);
+    this.restoreFocus(this.pendingFocus ?? focused);
+    this.pendingFocus = null;
+  }
+
+  /** The `data-key` of the focused element in the panel, if it has one. */
+  private focusedKey(): string | null {
+    const active = document.activeElement as HTMLElement | null;
+    return active && this.node.contains(active) ? active.dataset.key ?? null : null;
+  }
+
+  private restoreFocus(key: string | null): void {
+    if (key && !this.node.contains(document.activeElement)) {
+      const target = this.node.querySelector<HTMLElement>(`[data-key="${CSS.escape(key)}"]`);
+      target?.focus();
+    }
   }
 
   // ---- list ------------------------------------------------------------------------------
 
   private renderList(): HTMLElement {
-    const query = this.search.value.trim().toLowerCase();
-    const shown = this.models.filter(
-      m =>
-        !query ||
-        m.name.toLowerCase().includes(query) ||
-        (m.description ?? '').toLowerCase().includes(query)
-    );
-    const list = h('ul', { class: 'jp-nbmodels-models' });
-    for (const model of shown) {
-      list.append(this.renderModel(model));
-    }
-    const compare =
-      this.selected.length === 2
-        ? button(
-            `Compare ${this.selected[0]} ↔ ${this.selected[1]}`,
-            () => this.open({ kind: 'compare', refs: [...this.selected] as [string, string] }),
-            'jp-nbmodels-compare jp-mod-accept'
-          )
-        : h(
-            'p',
-            { class: 'jp-nbmodels-hint' },
-            this.models.length
-              ? 'Tick two versions to compare them.'
-              : ''
-          );
     if (!this.models.length) {
       return h(
         'p',
@@ -269,12 +291,52 @@ export class ModelsPanel extends Widget {
         'No registered models here yet. Run a cell with %%track, then %register.'
       );
     }
+    const query = this.search.value.trim().toLowerCase();
+    const shown = this.models.filter(
+      m =>
+        !query ||
+        m.name.toLowerCase().includes(query) ||
+        (m.description ?? '').toLowerCase().includes(query)
+    );
+    const list = h('ul', { class: 'jp-nbmodels-models', 'aria-label': 'models' });
+    for (const model of shown) {
+      list.append(this.renderModel(model));
+    }
+    const n = this.selected.length;
+    const compare =
+      n >= 2
+        ? h(
+            'div',
+            { class: 'jp-nbmodels-compare-bar' },
+            button(
+              `Compare ${n} versions`,
+              () => this.open({ kind: 'compare', refs: [...this.selected] }),
+              'jp-nbmodels-compare jp-mod-accept',
+              { 'data-key': 'compare', 'aria-label': `Compare ${this.selected.join(', ')}` }
+            ),
+            button('Clear', () => this.select([]), 'jp-nbmodels-clear', {
+              'data-key': 'clear-selection',
+              'aria-label': 'Clear the selection'
+            })
+          )
+        : h(
+            'p',
+            { class: 'jp-nbmodels-hint' },
+            n === 1
+              ? `${this.selected[0]} ticked: tick one or more others to compare.`
+              : `Tick two or more versions to compare them (up to ${COMPARE_MAX}).`
+          );
     return h(
       'div',
       {},
       compare,
       shown.length ? list : h('p', { class: 'jp-nbmodels-empty' }, 'No model matches.')
     );
+  }
+
+  private select(refs: string[]): void {
+    this.selected = refs.slice(-COMPARE_MAX);
+    this.render();
   }
 
   private renderModel(model: IModelSummary): HTMLElement {
@@ -291,20 +353,22 @@ export class ModelsPanel extends Widget {
       {
         class: 'jp-nbmodels-model-head',
         role: 'button',
-        tabindex: '0',
-        'aria-expanded': String(!!versions)
+        'aria-expanded': String(!!versions),
+        'aria-label': `${model.name}, ${model.versions} versions, ${facts.join(', ')}`,
+        'data-key': `model:${model.name}`
       },
-      h('span', { class: 'jp-nbmodels-caret' }, versions ? '▾' : '▸'),
+      h('span', { class: 'jp-nbmodels-caret', 'aria-hidden': 'true' }, versions ? '▾' : '▸'),
       h('span', { class: 'jp-nbmodels-name' }, model.name),
       model.production_version ? badge('production') : null,
       h('div', { class: 'jp-nbmodels-facts' }, facts.join(' · '))
     );
-    const toggle = () => void this.toggle(model.name);
-    head.addEventListener('click', toggle);
-    head.addEventListener('keydown', e => e.key === 'Enter' && toggle());
+    activate(head, () => void this.toggle(model.name));
     const item = h('li', { class: 'jp-nbmodels-model', 'data-model': model.name }, head);
     if (versions) {
-      const rows = h('ul', { class: 'jp-nbmodels-versions' });
+      const rows = h('ul', {
+        class: 'jp-nbmodels-versions',
+        'aria-label': `versions of ${model.name}`
+      });
       for (const v of [...versions.versions].reverse()) {
         rows.append(this.renderVersionRow(v));
       }
@@ -325,15 +389,12 @@ export class ModelsPanel extends Widget {
         more.textContent = 'Loading…';
         void this.showOlder(name, shown);
       },
-      'jp-nbmodels-more'
+      'jp-nbmodels-more',
+      { 'data-key': `more:${name}` }
     );
     return h(
       'li',
-      {
-        class: 'jp-nbmodels-more-row',
-        // laid out like a version row (the stylesheet has no rule for it)
-        style: 'display: flex; align-items: center; gap: 6px; padding: 2px 0 2px 14px'
-      },
+      { class: 'jp-nbmodels-more-row' },
       more,
       h(
         'span',
@@ -346,34 +407,35 @@ export class ModelsPanel extends Widget {
   private renderVersionRow(v: IModelVersion): HTMLElement {
     const tick = h('input', {
       type: 'checkbox',
-      'aria-label': `select ${v.ref} to compare`
+      'aria-label': `select ${v.ref} to compare`,
+      'data-key': `tick:${v.ref}`
     }) as HTMLInputElement;
     tick.checked = this.selected.includes(v.ref);
     tick.addEventListener('click', e => e.stopPropagation());
     tick.addEventListener('change', () => {
-      this.selected = this.selected.filter(r => r !== v.ref);
-      if (tick.checked) {
-        this.selected = [...this.selected, v.ref].slice(-2);
-      }
-      this.render();
+      const others = this.selected.filter(r => r !== v.ref);
+      this.select(tick.checked ? [...others, v.ref] : others);
     });
     const metric = Object.entries(v.metrics)[0];
+    const summary = metric ? `${metric[0]} ${fmt(metric[1])}` : v.bump;
     const row = h(
       'li',
-      { class: 'jp-nbmodels-version', 'data-ref': v.ref, title: `Show ${v.ref}` },
+      {
+        class: 'jp-nbmodels-version',
+        'data-ref': v.ref,
+        'data-key': `version:${v.ref}`,
+        title: `Show ${v.ref}`,
+        'aria-label': `${v.ref}, ${v.stage}, ${summary}: open details`
+      },
       tick,
       h('span', { class: 'jp-nbmodels-vnum' }, v.version),
       v.stage === 'none' ? null : badge(v.stage),
-      h(
-        'span',
-        { class: 'jp-nbmodels-facts' },
-        metric ? `${metric[0]} ${fmt(metric[1])}` : v.bump
-      )
+      v.location && v.location !== 'local'
+        ? h('span', { class: 'jp-nbmodels-location', title: `location: ${v.location}` }, v.location)
+        : null,
+      h('span', { class: 'jp-nbmodels-facts' }, summary)
     );
-    row.addEventListener('click', () =>
-      this.open({ kind: 'detail', name: v.name, version: v.version })
-    );
-    return row;
+    return activate(row, () => this.open({ kind: 'detail', name: v.name, version: v.version }));
   }
 
   private async toggle(name: string): Promise<void> {
@@ -435,6 +497,13 @@ export class ModelsPanel extends Widget {
   }
 
   private open(view: View): void {
+    // the focus goes to the page's back button, and coming back, to what was opened
+    if (view.kind === 'list') {
+      this.pendingFocus = this.returnFocus;
+    } else {
+      this.returnFocus = this.focusedKey() ?? this.returnFocus;
+      this.pendingFocus = 'back';
+    }
     this.view = view;
     this.say('');
     this.render();
@@ -443,6 +512,7 @@ export class ModelsPanel extends Widget {
         if (!found) {
           this.view = { kind: 'list' }; // the error stays in the status line
         }
+        this.pendingFocus = 'back';
         this.render();
       });
     } else if (view.kind === 'compare') {
@@ -451,6 +521,7 @@ export class ModelsPanel extends Widget {
         .compare(this._path, view.refs)
         .then(comparison => {
           this.comparison = comparison;
+          this.pendingFocus = 'back';
           this.render();
         })
         .catch(error => this.fail(error));
@@ -459,13 +530,10 @@ export class ModelsPanel extends Widget {
 
   // ---- one version ----------------------------------------------------------------------
 
-  /** Fetch a version with its run and stage history; false (and the error said) if it failed. */
+  /** Fetch a version's page; false (and the error said) if it failed. */
   private async loadDetail(name: string, version: string): Promise<boolean> {
     try {
-      this.details.set(
-        `${name}@${version}`,
-        await api.versionDetail(this._path, name, version)
-      );
+      this.details.set(`${name}@${version}`, await api.versionDetail(this._path, name, version));
       return true;
     } catch (error) {
       this.fail(error);
@@ -474,7 +542,9 @@ export class ModelsPanel extends Widget {
   }
 
   private backButton(): HTMLElement {
-    return button('‹ All models', () => this.open({ kind: 'list' }), 'jp-nbmodels-back');
+    return button('‹ All models', () => this.open({ kind: 'list' }), 'jp-nbmodels-back', {
+      'data-key': 'back'
+    });
   }
 
   private renderDetail(name: string, version: string): HTMLElement {
@@ -482,100 +552,7 @@ export class ModelsPanel extends Widget {
     if (!detail) {
       return h('div', {}, this.backButton(), h('p', {}, 'Loading…'));
     }
-    const { version: v, run, history } = detail;
-    const kv = (values: Record<string, unknown>) =>
-      Object.entries(values).map(([k, x]) => ({ cells: [k, fmt(x)] }));
-    return h(
-      'div',
-      { class: 'jp-nbmodels-detail', 'data-ref': v.ref },
-      this.backButton(),
-      h('h2', {}, v.ref, ' ', badge(v.stage)),
-      h(
-        'p',
-        { class: 'jp-nbmodels-facts' },
-        `${v.model_type} · ${v.bump}: ${v.bump_reason} · ${v.created_at}` +
-          (v.user ? ` · ${v.user}` : '')
-      ),
-      v.note ? h('p', { class: 'jp-nbmodels-note' }, v.note) : null,
-      this.renderActions(v),
-      section('Metrics', table(['metric', 'value'], kv(v.metrics), 'No metrics.')),
-      section('Parameters', table(['param', 'value'], kv(v.params), 'No parameters.')),
-      section(
-        'Code',
-        run
-          ? h('pre', { class: 'jp-nbmodels-code' }, run.source)
-          : h('p', { class: 'jp-nbmodels-empty' }, 'Registered without a tracked run.')
-      ),
-      section(
-        'Inputs',
-        table(
-          ['input', 'type', 'schema'],
-          (run?.inputs ?? []).map(i => ({
-            cells: [i.name, i.type, fmt(i.schema)]
-          })),
-          'No data inputs recorded.'
-        )
-      ),
-      section(
-        'Lineage',
-        run
-          ? table(
-              ['', ''],
-              [
-                { cells: ['run', run.id] },
-                { cells: ['experiment', run.experiment] },
-                { cells: ['notebook', fmt(run.notebook)] },
-                { cells: ['started', run.started_at] },
-                { cells: ['status', run.status] }
-              ],
-              ''
-            )
-          : h('p', { class: 'jp-nbmodels-empty' }, 'No run.')
-      ),
-      section(
-        'Stage history',
-        table(
-          ['when', 'from → to', 'who', 'note'],
-          history.map(t => ({
-            cells: [t.at, `${t.from_stage} → ${t.to_stage}`, fmt(t.user), t.note ?? '']
-          })),
-          'No stage changes yet.'
-        )
-      )
-    );
-  }
-
-  private renderActions(v: IModelVersion): HTMLElement {
-    const stage = h('select', {
-      class: 'jp-nbmodels-stage-select',
-      'aria-label': 'stage'
-    }) as HTMLSelectElement;
-    for (const s of STAGES) {
-      stage.append(h('option', { value: s }, s));
-    }
-    stage.value = v.stage === 'production' ? 'archived' : 'production';
-    const note = h('input', {
-      class: 'jp-nbmodels-note-input jp-mod-styled',
-      type: 'text',
-      placeholder: 'Note (why)',
-      'aria-label': 'note'
-    }) as HTMLInputElement;
-    return h(
-      'div',
-      { class: 'jp-nbmodels-actions' },
-      button('Restore', () => void this.restore(v.ref), 'jp-nbmodels-restore jp-mod-accept'),
-      h(
-        'div',
-        { class: 'jp-nbmodels-promote-form' },
-        stage,
-        note,
-        button(
-          'Promote',
-          () => void this.promote(v, stage.value, note.value),
-          'jp-nbmodels-promote'
-        )
-      )
-    );
+    return renderVersionPage(this.context, detail, this.backButton());
   }
 
   private async restore(ref: string): Promise<void> {
@@ -592,67 +569,31 @@ export class ModelsPanel extends Widget {
     }
   }
 
-  private async promote(v: IModelVersion, stage: string, note: string): Promise<void> {
-    try {
-      const moved = await api.stage(this._path, v.ref, stage, note);
-      await this.refresh();
-      this.say(`${moved.ref} is now ${moved.stage}.`);
-    } catch (error) {
-      this.fail(error);
+  private showCard(ref: string, html: string): void {
+    if (this.options.showCard) {
+      this.options.showCard(ref, html);
+      return;
     }
-  }
-
-  // ---- compare ---------------------------------------------------------------------------
-
-  private renderCompare(refs: [string, string]): HTMLElement {
-    const c = this.comparison;
-    if (!c) {
-      return h('div', {}, this.backButton(), h('p', {}, 'Loading…'));
-    }
-    const labels = c.refs;
-    const rows = (list: ICompareRow[], key: string) =>
-      list.map(row => ({
-        cells: [
-          String(row[key] ?? ''),
-          ...labels.map((label, i) => {
-            const change = i > 0 ? row.change?.[label] : '';
-            return fmt(row.values[label]) + (change ? ` (${change})` : '');
-          })
-        ],
-        cls:
-          row.changed || Object.values(row.change ?? {}).some(Boolean)
-            ? 'jp-nbmodels-changed'
-            : undefined
-      }));
-    const code = h('pre', { class: 'jp-nbmodels-code jp-nbmodels-diff' });
-    for (const line of c.code.unified.split('\n')) {
-      const cls = line.startsWith('+')
-        ? 'added'
-        : line.startsWith('-')
-          ? 'removed'
-          : 'same';
-      code.append(h('div', { class: `jp-nbmodels-diff-${cls}` }, line));
-    }
-    return h(
-      'div',
-      { class: 'jp-nbmodels-comparison' },
-      this.backButton(),
-      h('h2', {}, `${refs[0]} ↔ ${refs[1]}`),
-      section('Metrics', table(['metric', ...labels], rows(c.metrics, 'name'), 'No metrics.')),
-      section('Parameters', table(['param', ...labels], rows(c.params, 'param'), 'No parameters.')),
-      section('Model', table(['', ...labels], rows(c.models, 'field'), '')),
-      section(
-        'Code diff',
-        c.code.unified ? code : h('p', { class: 'jp-nbmodels-empty' }, 'Same code.')
-      ),
-      section('Packages', table(['package', ...labels], rows(c.env, 'package'), 'Same packages.'))
-    );
+    // no script runs in it, and it has an origin of its own (no allow-same-origin)
+    const frame = h('iframe', {
+      class: 'jp-nbmodels-card-frame',
+      sandbox: '',
+      title: `Model card of ${ref}`
+    }) as HTMLIFrameElement;
+    frame.srcdoc = html;
+    this.body.prepend(frame);
   }
 
   private readonly search: HTMLInputElement;
   private readonly where: HTMLElement;
   private readonly statusLine: HTMLElement;
   private readonly body: HTMLElement;
+  private readonly context: IPageContext;
+  private readonly runsView: RunsView;
+  private readonly tabs: Record<Tab, HTMLButtonElement>;
+  private readonly reproductions = new Map<string, IReproduceReport | 'running'>();
+  private readonly openSections = new Set<string>();
+  private tab: Tab = 'models';
   private _path = '';
   private home = '';
   private ticket = 0;
@@ -663,4 +604,6 @@ export class ModelsPanel extends Widget {
   private details = new Map<string, IVersionDetail>();
   private comparison: IComparison | null = null;
   private view: View = { kind: 'list' };
+  private pendingFocus: string | null = null;
+  private returnFocus: string | null = null;
 }

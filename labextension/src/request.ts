@@ -36,6 +36,8 @@ export interface IModelVersion {
   params: Values;
   metrics: Values;
   tags: Values;
+  /** `local`, `remote` or `both`; null for a registry without remotes. */
+  location?: string | null;
 }
 
 export interface IVariable {
@@ -65,6 +67,7 @@ export interface IRun {
   user: string | null;
   notebook: string | null;
   note: string | null;
+  tags?: Values;
   source: string;
   params: Values;
   metrics: Values;
@@ -84,11 +87,81 @@ export interface ITransition {
   note: string | null;
 }
 
-/** A version's page: the version, the run that produced it and its stage history. */
+/** One metric of a version beside the production version's (`Registry.standing`). */
+export interface IMetricStanding {
+  name: string;
+  value: unknown;
+  champion: unknown;
+  verdict: '' | 'better' | 'worse' | 'same';
+}
+
+/** Where a version stands: champion or challenger, and where it lives. */
+export interface IStanding {
+  ref: string;
+  /** `local`, `remote`, `both`; null for a registry without remotes. */
+  location: string | null;
+  is_champion: boolean;
+  champion: string | null;
+  metrics: IMetricStanding[];
+}
+
+/** A version's page: the version, the run that produced it, its stage history, and where
+ * it stands. */
 export interface IVersionDetail {
   version: IModelVersion;
   run: IRun | null;
   history: ITransition[];
+  standing: IStanding;
+}
+
+/** `Registry.lineage`: the cells that produced what a run read, the tracked cell last. */
+export interface ILineage {
+  run_id: string;
+  cells: {
+    execution_count: number | null;
+    source: string;
+    binds: string[];
+    reads: string[];
+  }[];
+  flags: {
+    kind: string;
+    names: string[];
+    execution_count: number | null;
+    detail: string;
+  }[];
+}
+
+/** A page of a runs search, with every experiment and the metric names to sort on. */
+export interface IRunsPage {
+  runs: IRun[];
+  total: number;
+  limit: number;
+  offset: number;
+  experiments: string[];
+  metrics: string[];
+}
+
+/** A run's page: the run and the versions registered from it. */
+export interface IRunDetail {
+  run: IRun;
+  versions: IModelVersion[];
+}
+
+/** `Registry.reproduce`: `exact`, `equivalent` or `differs`, with what differs. */
+export interface IReproduceReport {
+  run_id: string;
+  mode: string;
+  status: 'exact' | 'equivalent' | 'differs';
+  differences: {
+    kind: string;
+    name: string;
+    detail: string;
+    recorded: unknown;
+    now: unknown;
+  }[];
+  models: Record<string, string>;
+  cells: string[];
+  duration_s: number;
 }
 
 /** A row of a comparison table: its key (`param`, `name`, `field`...) and one value per REF. */
@@ -135,11 +208,51 @@ export class ApiError extends Error {
   }
 }
 
-async function request<T>(
+type Query = Record<string, string | string[] | undefined>;
+
+async function request<T>(endpoint: string, query: Query, init: RequestInit = {}): Promise<T> {
+  const { response, text } = await send(endpoint, query, init);
+  let body: any = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = null;
+  }
+  if (!response.ok) {
+    throw errorOf(response, body);
+  }
+  return body as T;
+}
+
+/** A reply that is not JSON (the model card), as text; errors are JSON as everywhere. */
+async function requestText(endpoint: string, query: Query): Promise<string> {
+  const { response, text } = await send(endpoint, query, {});
+  if (!response.ok) {
+    let body: any = null;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = null;
+    }
+    throw errorOf(response, body);
+  }
+  return text;
+}
+
+function errorOf(response: Response, body: any): ApiError {
+  const error = body?.error ?? {};
+  return new ApiError(
+    response.status,
+    String(error.type ?? 'HTTPError'),
+    String(error.message ?? `${response.status} ${response.statusText}`)
+  );
+}
+
+async function send(
   endpoint: string,
-  query: Record<string, string | string[] | undefined>,
-  init: RequestInit = {}
-): Promise<T> {
+  query: Query,
+  init: RequestInit
+): Promise<{ response: Response; text: string }> {
   const settings = ServerConnection.makeSettings();
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
@@ -155,22 +268,7 @@ async function request<T>(
     init,
     settings
   );
-  const text = await response.text();
-  let body: any = null;
-  try {
-    body = text ? JSON.parse(text) : null;
-  } catch {
-    body = null;
-  }
-  if (!response.ok) {
-    const error = body?.error ?? {};
-    throw new ApiError(
-      response.status,
-      String(error.type ?? 'HTTPError'),
-      String(error.message ?? `${response.status} ${response.statusText}`)
-    );
-  }
-  return body as T;
+  return { response, text: await response.text() };
 }
 
 const seg = encodeURIComponent;
@@ -196,6 +294,44 @@ export const api = {
   compare: async (path: string, refs: string[]) =>
     (await request<{ comparison: IComparison }>('compare', { path, ref: refs }))
       .comparison,
+  /** Runs newest first, or sorted by `order` (`metrics.accuracy DESC`, `duration_s`);
+   * `q` searches ids, experiments, notes, tags and params. */
+  runs: (
+    path: string,
+    query: { q?: string; experiment?: string; order?: string; offset: number; limit: number }
+  ) =>
+    request<IRunsPage>('runs', {
+      path,
+      q: query.q || undefined,
+      experiment: query.experiment || undefined,
+      order: query.order || undefined,
+      offset: String(query.offset),
+      limit: String(query.limit)
+    }),
+  run: (path: string, id: string) => request<IRunDetail>(`runs/${seg(id)}`, { path }),
+  lineage: async (path: string, ref: string) =>
+    (await request<{ lineage: ILineage }>(`lineage/${seg(ref)}`, { path })).lineage,
+  /** `Registry.register_run`: the run's captured model as a new version. */
+  registerRun: (
+    path: string,
+    body: { run: string; name?: string; variable?: string; note?: string }
+  ) =>
+    request<{ version: IModelVersion; created: boolean }>(
+      'register',
+      { path },
+      { method: 'POST', body: JSON.stringify(body) }
+    ),
+  /** `Registry.reproduce`, run by the server in a process of its own. */
+  reproduce: async (path: string, ref: string, mode: 'inputs' | 'scratch') =>
+    (
+      await request<{ report: IReproduceReport }>(
+        'reproduce',
+        { path },
+        { method: 'POST', body: JSON.stringify({ ref, mode }) }
+      )
+    ).report,
+  /** The model card as a self-contained HTML page (text, to show in a sandboxed frame). */
+  card: (path: string, ref: string) => requestText(`card/${seg(ref)}`, { path }),
   stage: async (path: string, ref: string, stage: string, note: string) =>
     (
       await request<{ version: IModelVersion }>(

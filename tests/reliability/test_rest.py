@@ -39,6 +39,9 @@ def endpoints(run_id: str) -> list[tuple[str, tuple, dict, str | None]]:
         ("GET", ("compare",), {"ref": ["clf@1.0.0", "clf@1.1.0"]}, None),
         ("POST", ("stage",), {}, STAGE_BODY),
         ("GET", ("card", "clf@1.0.0"), {}, None),
+        ("GET", ("lineage", "clf@1.0.0"), {}, None),
+        ("POST", ("register",), {}, json.dumps({"run": run_id, "name": "probed"})),
+        ("POST", ("reproduce",), {}, json.dumps({"ref": "clf@1.0.0"})),
         ("GET", ("no", "such", "endpoint"), {}, None),
     ]
 
@@ -109,6 +112,19 @@ async def test_writes_from_a_browser_need_the_xsrf_token(jp_fetch, jp_serverapp,
     assert await history_length(jp_fetch) == 1
     reply = await jp_fetch("nbmodels", "api", "models", params=query({}), headers=session)
     assert json.loads(reply.body)["models"][0]["name"] == "clf"
+
+
+@pytest.mark.parametrize("endpoint", ["register", "reproduce"])
+async def test_register_and_reproduce_from_a_browser_need_the_xsrf_token(
+        jp_fetch, jp_serverapp, project, endpoint):
+    """Given a cookie session without the XSRF header, registering from a run and
+    reproducing (which runs the run's code) are refused, and no version is made."""
+    session = await browser_session(jp_fetch, jp_serverapp)
+    body = json.dumps({"run": project["run_id"], "name": "probed", "ref": "clf@1.0.0"})
+    code, error = await error_of(jp_fetch, endpoint, method="POST", body=body, headers=session)
+    assert (code, error["type"]) == (403, "Forbidden")
+    models = (await get_json(jp_fetch, "models"))["models"]
+    assert [m["name"] for m in models] == ["clf"]
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])

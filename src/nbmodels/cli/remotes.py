@@ -89,8 +89,12 @@ def _report(args, report) -> int:
 def _push(registry, args) -> int:
     if args.mlflow:
         return _push_mlflow(registry, args)
+    from ..progress import Bar
+
     remote, refs = _split(registry, args.targets)
-    return _report(args, registry.push(remote, refs))
+    with Bar("push", unit="object", tty_only=True) as bar:
+        report = registry.push(remote, refs, progress=bar)
+    return _report(args, report)
 
 
 def _push_mlflow(registry, args) -> int:
@@ -112,8 +116,12 @@ def _push_mlflow(registry, args) -> int:
 
 
 def _pull(registry, args) -> int:
+    from ..progress import Bar
+
     remote, names = _split(registry, args.targets)
-    return _report(args, registry.pull(remote, names, objects=not args.no_objects))
+    with Bar("pull", unit="object", tty_only=True) as bar:
+        report = registry.pull(remote, names, objects=not args.no_objects, progress=bar)
+    return _report(args, report)
 
 
 def _clone(registry, args) -> int:

@@ -16,6 +16,8 @@ Column labels are the REFs as given, made unique when one is repeated (`bc@1.0.0
     datasets  data paired across targets, schema facets
     scoring   scores on given data, feature importance
     output    to_dict() and to_text()
+    html      the comparison as static HTML (_repr_html_, the %compare view's tabs)
+    charts    each metric across versions: Vega-Lite (the `charts` extra) or plain SVG
 """
 
 from .engine import compare

@@ -52,7 +52,7 @@ class Comparison:
         printer.text(self.to_text())
 
     def _repr_html_(self) -> str:
-        from ..widgets import comparison_html
+        from .html import comparison_html
 
         return comparison_html(self)
 

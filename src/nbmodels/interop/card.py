@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import NbModelsError
 from ..facts import training_data
 from ..records import ModelVersion, Run, Transition
-from ..registry.metrics import lower_is_better
+from ..registry.metrics import verdict
 
 TOP_IMPORTANCE = 10
 MAX_PARAMS = 60
@@ -51,12 +51,28 @@ def gather(registry, ref: str) -> Card:
         except NbModelsError:
             card.lineage = None
     card.data = _datasets(run) if run is not None else []
-    if version.stage != "production":
-        try:
-            card.champion = registry.get(f"{version.name}@production")
-        except NbModelsError:
-            card.champion = None
+    card.champion = champion_of(registry, version)
     return card
+
+
+def champion_of(registry, version: ModelVersion) -> ModelVersion | None:
+    """The production version `version` challenges; None when it is production itself or
+    its model has none."""
+    if version.stage == "production":
+        return None
+    try:
+        return registry.get(f"{version.name}@production")
+    except NbModelsError:
+        return None
+
+
+def champion_rows(version: ModelVersion, champion: ModelVersion) -> list[tuple]:
+    """`(metric, this version's value, the champion's, "better"|"worse"|"same"|"")` for
+    each metric recorded with either, direction-aware."""
+    names = list(dict.fromkeys([*version.metrics, *champion.metrics]))
+    return [(name, version.metrics.get(name), champion.metrics.get(name),
+             verdict(name, version.metrics.get(name), champion.metrics.get(name)))
+            for name in names]
 
 
 def _datasets(run: Run) -> list[dict]:
@@ -177,24 +193,11 @@ def _champion_blocks(card: Card) -> list:
         return [("text", "This version is the production model (the champion).")]
     if champion is None:
         return [("text", "No production version to compare with.")]
-    names = list(dict.fromkeys([*version.metrics, *champion.metrics]))
-    rows = []
-    for name in names:
-        mine, theirs = version.metrics.get(name), champion.metrics.get(name)
-        rows.append([name, _number(mine), _number(theirs), _verdict(name, mine, theirs)])
+    rows = [[name, _number(mine), _number(theirs), judged]
+            for name, mine, theirs, judged in champion_rows(version, champion)]
     title = f"This version (challenger) against {champion.ref} in production (champion), " \
             "on the metrics recorded with each."
     return [("text", title), ("table", ("metric", version.version, champion.version, ""), rows)]
-
-
-def _verdict(name: str, mine, theirs) -> str:
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-               for v in (mine, theirs)):
-        return ""
-    if mine == theirs:
-        return "same"
-    better = mine < theirs if lower_is_better(name) else mine > theirs
-    return "better" if better else "worse"
 
 
 def _history_blocks(card: Card) -> list:

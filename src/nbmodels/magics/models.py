@@ -59,11 +59,14 @@ class ModelMagics(RegistryMagics):
         # The run's object, certainly unchanged: its run is the lineage even when --format
         # stores other bytes than the run did (lineage is otherwise found by equal bytes).
         run_id = api.session.last_run_id if reuse else None
+        from ..progress import Bar
+
         try:
-            version = self.registry.register(
-                obj, args.name or variable, version=args.version, bump=args.bump,
-                stage=args.stage, note=args.note, tags=tags, variable=variable, stored_as=reuse,
-                format=args.format, run_id=run_id)
+            with Bar(f"saving {source}") as bar:
+                version = self.registry.register(
+                    obj, args.name or variable, version=args.version, bump=args.bump,
+                    stage=args.stage, note=args.note, tags=tags, variable=variable,
+                    stored_as=reuse, format=args.format, run_id=run_id, progress=bar)
         except UnstorableObject as exc:
             raise UsageError(f"cannot store {source}: {exc.reason}") from None
         render.display_registration(version, source)
@@ -106,7 +109,10 @@ class ModelMagics(RegistryMagics):
             if args.as_name is not None:
                 raise UsageError("--as names one model: with --all every variable keeps its name")
             return self._restore_all(args.ref)
-        name, obj = _loading(args.ref, lambda: self.registry.restore(args.ref))
+        from ..progress import Bar
+
+        with Bar(f"restoring {args.ref}") as bar:
+            name, obj = _loading(args.ref, lambda: self.registry.restore(args.ref, progress=bar))
         name = args.as_name or check_variable_name(name, self.shell, "stored variable name")
         self.shell.user_ns[name] = obj
         render.display_text(f"Restored {args.ref} as {name} ({capture.short_type_name(obj)})")

@@ -47,7 +47,11 @@ class ReproduceMagics(RegistryMagics):
         ref = args.ref or api.session.last_run_id
         if ref is None:
             raise UsageError("%reproduce needs a REF: no run was tracked in this kernel yet")
-        report = self.registry.reproduce(ref, "scratch" if args.from_scratch else "inputs")
+        from ..progress import Bar
+
+        with Bar(f"reproduce {ref}", unit="step") as bar:
+            report = self.registry.reproduce(ref, "scratch" if args.from_scratch else "inputs",
+                                             progress=bar)
         _display_report(report)
 
 

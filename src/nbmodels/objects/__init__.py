@@ -101,20 +101,21 @@ class ObjectStore:
             return False
 
     def put(self, obj: Any, serializer: str = DEFAULT_SERIALIZER, max_bytes: int | None = None,
-            timeout_s: float | None = DEFAULT_TIMEOUT_S) -> StoredObject:
+            timeout_s: float | None = DEFAULT_TIMEOUT_S, progress=None) -> StoredObject:
         """Serialize `obj` once, hashing exactly the bytes written; store them unless they
         are already stored intact.
 
         Raises `UnstorableObject` (with a reason) when `obj` does not serialize, is over
         `max_bytes` (checked on what arrays report before anything is copied, then while
         streaming) or takes longer than `timeout_s` seconds to serialize; nothing is left
-        behind then.
+        behind then. `progress(bytes written, bytes expected)` is told as it streams.
         """
         if max_bytes is not None and size_hint(obj) > max_bytes:
             raise UnstorableObject(_over_limit(max_bytes))
         self.temp_dir.mkdir(parents=True, exist_ok=True)
         handle, temp_name = tempfile.mkstemp(dir=self.temp_dir, suffix=_TEMP_SUFFIX)
-        writer = HashingWriter(handle, max_bytes)
+        writer = HashingWriter(handle, max_bytes, progress,
+                               size_hint(obj) if progress is not None else None)
         try:
             os.fchmod(handle, self.file_mode())  # mkstemp makes 0600: readable by us alone
             recorded = _serialize(obj, writer, serializer, timeout_s, temp_name)
@@ -144,11 +145,13 @@ class ObjectStore:
         except FileNotFoundError:
             return False
 
-    def read_verified(self, digest: str) -> bytes:
+    def read_verified(self, digest: str, progress=None) -> bytes:
         """The bytes of object `digest` (a private copy: nothing can change them after the
-        check), returned only once they hash to `digest`, on every core."""
+        check), returned only once they hash to `digest`, on every core. `progress(bytes
+        read, size)` is told as it reads."""
         try:
-            data = self.path(digest).read_bytes()
+            data = self.path(digest).read_bytes() if progress is None else \
+                _read_reporting(self.path(digest), progress)
         except FileNotFoundError:
             raise IntegrityError(f"integrity: object {digest[:12]} is missing from "
                                  f"{self.root}") from None
@@ -157,7 +160,7 @@ class ObjectStore:
         return data
 
     def get(self, digest: str, serializer: str = DEFAULT_SERIALIZER, allow_pickle: bool = True,
-            trusted: Iterable[str] = ()) -> Any:
+            trusted: Iterable[str] = (), progress=None) -> Any:
         """Load an object: its bytes are read and hash-checked first, then deserialized.
         Raises `IntegrityError` on any mismatch (nothing of them deserialized then), and
         `formats.UntrustedContent` for a pickle when `allow_pickle` is False (before
@@ -165,7 +168,8 @@ class ObjectStore:
         if formats.is_pickle(serializer) and not allow_pickle:
             raise formats.UntrustedContent(f"it is a pickle ({serializer}), which runs code "
                                            "when loaded")
-        return formats.load(self.read_verified(digest), serializer, allow_pickle, trusted)
+        return formats.load(self.read_verified(digest, progress), serializer, allow_pickle,
+                            trusted)
 
     def check(self, digest: str) -> bool:
         """Whether the file for `digest` exists and its bytes hash to `digest`."""
@@ -239,6 +243,22 @@ def _serialize(obj: Any, writer: HashingWriter, serializer: str, timeout_s: floa
 
 
 _HASH_BLOCK = 8 * 2**20  # large enough for BLAKE3's threads, small beside any object worth it
+
+
+def _read_reporting(path: Path, progress) -> bytearray:
+    """A file's bytes read by blocks into one buffer, `progress(read, size)` after each."""
+    with open(path, "rb", buffering=0) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        data = bytearray(size)
+        view, done = memoryview(data), 0
+        while done < size:
+            count = handle.readinto(view[done:done + _HASH_BLOCK])
+            if not count:
+                del data[done:]  # shrank while read: the hash check refuses it
+                break
+            done += count
+            progress(done, size)
+        return data
 
 
 def _hash_file(path: Path) -> str:

@@ -48,8 +48,9 @@ class HashingWriter:
     with no thread.
     """
 
-    def __init__(self, fd: int, max_bytes: int | None):
+    def __init__(self, fd: int, max_bytes: int | None, progress=None, expected: int | None = None):
         self.fd = fd
+        self.progress, self.expected = progress, expected  # progress(written, expected)
         self.hasher = blake3.blake3()
         self.size = 0
         self.max_bytes = max_bytes
@@ -73,6 +74,8 @@ class HashingWriter:
         self.size += count
         if self.max_bytes is not None and self.size > self.max_bytes:
             raise SizeLimitExceeded
+        if self.progress is not None:
+            self.progress(self.size, max(self.size, self.expected or 0))
         while view.nbytes:
             if self._buffer is None:
                 self._buffer, self._fill = self._take_buffer(), 0

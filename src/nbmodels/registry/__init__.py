@@ -18,6 +18,7 @@ each write is one transaction, so a crash or a kill loses at most the write in f
     remotes      add_remote, list_remotes, remove_remote, push, pull, clone (nbmodels.remotes)
     lineage      lineage: the cells that produced a run's inputs (stored by record_run)
     reproducing  reproduce: a run re-run in a scratch namespace, compared with its record
+    browsing     find_runs (search, sort, page), run_versions, standing, register_run
     metrics, common   helpers (key_metric, lower_is_better, recorded_importance, time)
 """
 
@@ -31,6 +32,7 @@ from ..dbfile import guard_errors
 from ..objects import DEFAULT_TIMEOUT_S, ObjectStore, StoredObject
 from ..store import Store
 from ..tracking import CellRecord  # re-exported: the record a tracked cell makes
+from .browsing import BrowsingMixin
 from .common import MAX_IMPORTANCE_FEATURES, recorded_importance
 from .interop import InteropMixin
 from .lineage import LineageMixin
@@ -53,7 +55,7 @@ __all__ = ["Registry", "CellRecord", "DEFAULT_MAX_OBJECT_BYTES", "GC_GRACE_S",
 @guard_errors  # a damaged registry.db is one DatabaseDamagedError line, from every method
 class Registry(RecordingMixin, StoringMixin, RunsMixin, VersionsMixin, RegisteringMixin,
                LoadingMixin, MaintenanceMixin, InteropMixin, LineageMixin, ReproducingMixin,
-               RemotesMixin):
+               RemotesMixin, BrowsingMixin):
     """A model registry in a folder (default: see `nbmodels.config.resolve_home`)."""
 
     def __init__(self, home: str | os.PathLike | None = None):

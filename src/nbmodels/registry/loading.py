@@ -26,20 +26,22 @@ class LoadingMixin:
         version differs from the installed."""
         return self._load_model(self.resolve(ref), variable, trusted)[1]
 
-    def restore(self, ref: str, trusted: Iterable[str] = ()) -> tuple[str, Any]:
+    def restore(self, ref: str, trusted: Iterable[str] = (),
+                progress=None) -> tuple[str, Any]:
         """The model a REF names and the variable name it was captured under (for a version
-        registered without one, its model name made a valid identifier). Raises as `load`."""
+        registered without one, its model name made a valid identifier). Raises as `load`.
+        `progress(bytes read, size)` is told as its file is read."""
         target = self.resolve(ref)
-        object_hash, obj = self._load_model(target, None, trusted)
+        object_hash, obj = self._load_model(target, None, trusted, progress)
         if isinstance(target, Run):
             return next(v.name for v in target.variables if v.object_hash == object_hash), obj
         return target.variable or _identifier(target.name), obj
 
     def _load_model(self, target: Run | ModelVersion, variable: str | None,
-                    trusted: Iterable[str]) -> tuple[str, Any]:
+                    trusted: Iterable[str], progress=None) -> tuple[str, Any]:
         object_hash, run = self._model_object(target, variable)
         what = target.ref if isinstance(target, ModelVersion) else f"run {target.id}"
-        obj = self._load_objects({what: object_hash}, trusted)[what]
+        obj = self._load_objects({what: object_hash}, trusted, progress)[what]
         if run is not None:
             _warn_package_changes(run.packages)
         return object_hash, obj
@@ -108,7 +110,8 @@ class LoadingMixin:
                 return (row["data"]["importance"],)
         return None
 
-    def _load_objects(self, objects: dict[str, str], trusted: Iterable[str]) -> dict[str, Any]:
+    def _load_objects(self, objects: dict[str, str], trusted: Iterable[str],
+                      progress=None) -> dict[str, Any]:
         """`{what: hash}` loaded. Pickles are refused, all named in one line, before any
         byte is read when `allow_pickle` is False; so are skops types not trusted."""
         serializers = {what: self._serializer(digest) for what, digest in objects.items()}
@@ -128,7 +131,7 @@ class LoadingMixin:
         for what, digest in objects.items():
             try:
                 loaded[what] = self.objects.get(digest, serializers[what], allow_pickle=True,
-                                                trusted=trusted)
+                                                trusted=trusted, progress=progress)
             except formats.UntrustedContent as exc:
                 raise UntrustedObjectError(
                     f"refusing to load {what}: {exc}; approve them with "

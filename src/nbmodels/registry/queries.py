@@ -30,20 +30,27 @@ def runs_sql(experiment: str | None, where: dict | None, order_by: str | None,
         condition, args = _run_condition(column, op, value)
         conditions.append(condition)
         params += args
-    order = "id DESC"
-    if order_by:
-        column, _, direction = order_by.strip().partition(" ")
-        direction = direction.strip().upper() or "ASC"
-        if direction not in ("ASC", "DESC"):
-            raise InvalidInputError(f"bad order_by {order_by!r}: use 'COLUMN' or "
-                                    "'COLUMN ASC|DESC'")
-        expression, args = _run_column(column, nan_as_null=True)
-        order = f"{expression} {direction} NULLS LAST, id DESC"
-        params += args
+    order, args = order_sql(order_by)
+    params += args
     sql = (f"SELECT {', '.join(RUN_COLUMNS)}, params, metrics, tags FROM runs"
            + (f" WHERE {' AND '.join(conditions)}" if conditions else "")
            + f" ORDER BY {order}" + (f" LIMIT {int(limit)}" if limit is not None else ""))
     return sql, params
+
+
+def order_sql(order_by: str | None) -> tuple[str, list]:
+    """`ORDER BY` text for `order_by` (`COLUMN` or `COLUMN ASC|DESC`, a `runs()` column)
+    and its arguments: missing and NaN values last, then newest first; newest first when
+    `order_by` is empty. Raises `InvalidInputError` for a malformed order."""
+    if not order_by:
+        return "id DESC", []
+    column, _, direction = order_by.strip().partition(" ")
+    direction = direction.strip().upper() or "ASC"
+    if direction not in ("ASC", "DESC"):
+        raise InvalidInputError(f"bad order_by {order_by!r}: use 'COLUMN' or "
+                                "'COLUMN ASC|DESC'")
+    expression, args = _run_column(column, nan_as_null=True)
+    return f"{expression} {direction} NULLS LAST, id DESC", args
 
 
 def _run_column(column: str, nan_as_null: bool = False) -> tuple[str, list]:

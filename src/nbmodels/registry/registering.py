@@ -24,7 +24,8 @@ class RegisteringMixin:
     def register(self, obj: Any, name: str, version: str | None = None, bump: str | None = None,
                  stage: str | None = None, note: str | None = None, tags: dict | None = None,
                  run_id: str | None = None, variable: str | None = None,
-                 stored_as: str | None = None, format: str | None = None) -> ModelVersion:
+                 stored_as: str | None = None, format: str | None = None,
+                 progress=None) -> ModelVersion:
         """Register `obj` as a new version of model `name` and return it.
 
         `format` is how its bytes are stored (default: `serializer`, `NBModels.serializer`):
@@ -40,7 +41,8 @@ class RegisteringMixin:
         the same bytes (or `run_id`). `stored_as` is the hash `obj` was stored under by a
         run when nothing can have changed it since: then it is not serialized again. Raises
         `InvalidInputError` for a bad name, version, bump or stage and `ConflictError` when
-        `version` already exists.
+        `version` already exists. `progress(bytes written, bytes expected)` is told as `obj`
+        is stored.
         """
         name = check_model_name(name)
         _check_register_args(version, bump, stage)
@@ -52,7 +54,8 @@ class RegisteringMixin:
         stored = self._known_object(stored_as, obj) if stored_as else None
         if stored is not None and formats.base(stored.serializer) != fmt:
             stored = None  # stored by the run in another format
-        stored = stored or self.objects.put(obj, fmt, timeout_s=self.capture_timeout_s)
+        stored = stored or self.objects.put(obj, fmt, timeout_s=self.capture_timeout_s,
+                                            progress=progress)
         run = self._lineage_run(stored.hash, run_id)
         facts = version_facts(obj, run)
         params = run.params if run else capture.model_params(obj)

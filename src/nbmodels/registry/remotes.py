@@ -49,27 +49,30 @@ class RemotesMixin:
             db.execute("DELETE FROM remote_keys WHERE remote = ?", [name])
             db.execute("DELETE FROM remotes WHERE name = ?", [name])
 
-    def push(self, remote: str | None = None, refs: Iterable[str] = ()):
+    def push(self, remote: str | None = None, refs: Iterable[str] = (), progress=None):
         """Upload the versions `refs` name (`NAME` or `NAME@VERSION`; default: all) with
         their runs, lineage, stage changes and objects; only what the remote lacks moves.
         Returns a `TransferReport`: a NAME@VERSION the remote holds made differently is a
-        conflict line in `conflicts` (nothing is overwritten)."""
+        conflict line in `conflicts` (nothing is overwritten). `progress(done, total)` is
+        told each object sent."""
         from ..remotes.push import push
         from ..remotes.transport import open_transport
 
         name = self._default_remote(remote)
-        return push(self, name, open_transport(self._remote_url(name)), refs)
+        return push(self, name, open_transport(self._remote_url(name)), refs, progress)
 
-    def pull(self, remote: str | None = None, names: Iterable[str] = (), objects: bool = True):
+    def pull(self, remote: str | None = None, names: Iterable[str] = (), objects: bool = True,
+             progress=None):
         """Download the versions of `names` (default: every model) with their runs, stage
         changes and objects (`objects=False`: records only; an object is then fetched when
         first loaded). Every object is hash-checked before it is kept; rows are inserted in
-        one transaction. Returns a `TransferReport`."""
+        one transaction. Returns a `TransferReport`. `progress(done, total)` is told each
+        object received."""
         from ..remotes.pull import pull
         from ..remotes.transport import open_transport
 
         name = self._default_remote(remote)
-        return pull(self, name, open_transport(self._remote_url(name)), names, objects)
+        return pull(self, name, open_transport(self._remote_url(name)), names, objects, progress)
 
     @classmethod
     def clone(cls, url: str, folder: str | os.PathLike | None = None, objects: bool = True):

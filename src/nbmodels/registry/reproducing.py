@@ -4,7 +4,7 @@ it makes with the record (the logic is `nbmodels.reproduce`; this gathers what i
 from __future__ import annotations
 
 import os
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .. import reproduce as reproducing
 from ..dbfile import guard_errors
@@ -16,8 +16,9 @@ from ..records import Lineage, ModelVersion, Run
 class ReproducingMixin:
     """Reproduction: `reproduce`."""
 
-    def reproduce(self, ref: str, mode: str = "inputs",
-                  trusted: Iterable[str] = ()) -> reproducing.ReproduceReport:
+    def reproduce(self, ref: str, mode: str = "inputs", trusted: Iterable[str] = (),
+                  progress: Callable[[int, int], None] | None = None
+                  ) -> reproducing.ReproduceReport:
         """Re-run the run a REF names (or the run that produced a version) in a fresh
         scratch namespace, and compare the result with the record: `mode="inputs"` runs
         the tracked cell on its stored inputs, `"scratch"` its whole lineage from the
@@ -29,7 +30,8 @@ class ReproducingMixin:
         refused with `UntrustedObjectError` when pickles are not allowed or skops types not
         trusted). Raises `ReproduceError` when a cell fails when re-run
         (`MissingDataError` for a data file that is not there), `NotFoundError` when the
-        REF has no tracked run or the run no captured model."""
+        REF has no tracked run or the run no captured model. `progress(done, total)` is
+        told each step (cell) done."""
         if mode not in reproducing.MODES:
             raise InvalidInputError(f"unknown reproduce mode {mode!r}: use "
                                     f"{' or '.join(reproducing.MODES)}")
@@ -42,7 +44,8 @@ class ReproducingMixin:
             load_inputs=lambda: self._load_objects(stored, trusted),
             load_model=lambda name: self._load_objects(
                 {f"{name} of run {run.id}": models[name][0]}, trusted).popitem()[1],
-            lineage=self._recorded_lineage(run), folder=self._run_folder(run))
+            lineage=self._recorded_lineage(run), folder=self._run_folder(run),
+            progress=progress)
         return reproducing.reproduce(recorded, mode)
 
     def _reproduced(self, target: Run | ModelVersion) -> tuple[Run, dict[str, tuple[str, str]]]:

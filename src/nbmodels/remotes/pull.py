@@ -26,20 +26,22 @@ from . import layout
 from .conflicts import apply_log, replaced_line, same_version
 from .push import ensure_marker, known_keys, raw
 from .reports import TransferReport
-from .transport import Missing, Transport, parallel, scratch_file
+from .transport import Missing, Transport, counted, parallel, scratch_file
 
 if TYPE_CHECKING:
     from ..registry import Registry
 
 
 def pull(registry: Registry, remote: str, transport: Transport, names: Iterable[str] = (),
-         objects: bool = True) -> TransferReport:
+         objects: bool = True, progress=None) -> TransferReport:
     """Pull the versions of `names` (default: every model) from `transport`; with
-    `objects=False` only the records (objects are fetched when first loaded)."""
+    `objects=False` only the records (objects are fetched when first loaded).
+    `progress(done, total)` is told each object downloaded."""
     names = [check_model_name(n) for n in names]
     if not ensure_marker(transport, create=False):
         return TransferReport("pull", remote, transport.url, requests=transport.requests)
     state = _Pull(registry, remote, transport, known_keys(registry, remote))
+    state.progress = progress
     state.read_packs(remember=not names)
     state.read_versions(names)
     state.read_runs()
@@ -100,6 +102,7 @@ class _Pull:
 
     def __init__(self, registry: Registry, remote: str, transport: Transport, known: set[str]):
         self.registry, self.remote, self.transport, self.known = registry, remote, transport, known
+        self.progress = None  # progress(done, total) of the objects
         self.versions: dict[str, dict] = {}  # key -> manifest to insert
         self.same: list[str] = []  # version keys already here
         self.replaced: dict[str, dict] = {}  # key -> our clashing row, set aside
@@ -186,7 +189,7 @@ class _Pull:
         wanted += sorted({k[8:10] + k[11:] for k in self.known if k.startswith("objects/")}
                          - set(wanted))
         wanted = [h for h in wanted if not objects.exists(h)]
-        results = parallel(self._download, wanted)
+        results = parallel(counted(self._download, self.progress, len(wanted)), wanted)
         bad = {h for h, size in zip(wanted, results) if size is None}
         self.downloaded = sum(1 for s in results if s is not None)
         self.downloaded_bytes = sum(s for s in results if s is not None)

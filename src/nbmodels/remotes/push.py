@@ -21,19 +21,21 @@ from ..versioning import parse_ref
 from . import layout
 from .conflicts import same_version, version_conflict
 from .reports import TransferReport
-from .transport import Missing, RemoteError, Transport, parallel
+from .transport import Missing, RemoteError, Transport, counted, parallel
 
 if TYPE_CHECKING:
     from ..registry import Registry
 
 
 def push(registry: Registry, remote: str, transport: Transport,
-         refs: Iterable[str] = ()) -> TransferReport:
-    """Push the versions `refs` name (default: all) to `transport`; see the module doc."""
+         refs: Iterable[str] = (), progress=None) -> TransferReport:
+    """Push the versions `refs` name (default: all) to `transport`; see the module doc.
+    `progress(done, total)` is told each object uploaded (or found there)."""
     ensure_marker(transport, create=True)
     known = known_keys(registry, remote)
     versions = select_versions(registry, refs)
     state = _Push(registry, remote, transport, known)
+    state.progress = progress
     state.plan(versions)
     state.upload_objects()
     state.write_manifests()
@@ -141,6 +143,7 @@ class _Push:
         self.object_uploads = self.object_bytes = 0
         self.written: dict[str, dict] = {}  # key -> manifest or log entry, for the pack
         self._lock = threading.Lock()
+        self.progress = None  # progress(done, total) of the objects
 
     def plan(self, versions: list[dict]) -> None:
         for row in versions:
@@ -160,7 +163,7 @@ class _Push:
     def upload_objects(self) -> None:
         wanted = sorted({h for needs in self.needs.values() for h in needs
                          if layout.object_key(h) not in self.known})
-        results = parallel(self._upload_object, wanted)
+        results = parallel(counted(self._upload_object, self.progress, len(wanted)), wanted)
         there = [layout.object_key(h) for h, ok in zip(wanted, results) if ok]
         remember(self.registry, self.remote, there)
         self.known.update(there)

@@ -89,6 +89,23 @@ def parallel(fn: Callable[[T], R], items: Iterable[T], workers: int = WORKERS) -
         return list(pool.map(fn, items))
 
 
+def counted(fn: Callable[[T], R], progress: Callable[[int, int], None] | None,
+            total: int) -> Callable[[T], R]:
+    """`fn`, telling `progress(done, total)` after each call (from any thread)."""
+    if progress is None:
+        return fn
+    lock, done = threading.Lock(), [0]
+
+    def call(item: T) -> R:
+        result = fn(item)
+        with lock:
+            done[0] += 1
+            progress(done[0], total)
+        return result
+
+    return call
+
+
 class Transport:
     """Keys on a remote. `put(..., create=True)` returns False instead of overwriting."""
 

@@ -41,7 +41,8 @@ class Recorded:
     `models`: `{variable: (object_hash, serializer)}` to compare; `inputs`: labels of the
     stored inputs that `load_inputs()` returns (a new copy on each call); `load_model(var)`
     the stored model; `lineage` None when none was recorded; `folder` where the cells run
-    (the notebook's folder), None for the current directory."""
+    (the notebook's folder), None for the current directory; `progress(done, total)` is
+    told each step done (each cell run, then the comparison)."""
 
     run: Run
     models: dict[str, tuple[str, str]]
@@ -50,6 +51,7 @@ class Recorded:
     load_model: Callable[[str], Any]
     lineage: Lineage | None = None
     folder: str | None = None
+    progress: Callable[[int, int], None] | None = None
 
 
 def reproduce(recorded: Recorded, mode: str = "inputs") -> ReproduceReport:
@@ -59,11 +61,15 @@ def reproduce(recorded: Recorded, mode: str = "inputs") -> ReproduceReport:
     earlier = _earlier_cells(recorded, mode)
     tracked = python_source(run.source)
     namespace, shell = scratch_namespace()
+    steps = len(earlier) + 2  # the cells, the tracked cell, the comparison
+    done = recorded.progress if recorded.progress is not None else (lambda _d, _t: None)
     with scratch_context(recorded.folder):
-        _run_earlier(recorded, mode, earlier, namespace)
+        _run_earlier(recorded, mode, earlier, namespace, lambda n: done(n, steps))
         record = _run_tracked(recorded, mode, tracked, namespace)
+        done(steps - 1, steps)
     differences, models = _compare(recorded, mode, record, namespace, tracked,
                                    [c.source for c in earlier])
+    done(steps, steps)
     return ReproduceReport(
         run_id=run.id, mode=mode, status=_status(models, differences),
         differences=tuple(differences), models=models,
@@ -117,7 +123,7 @@ def _producer(cells: list[LineageCell], name: str, before: int) -> int | None:
 
 
 def _run_earlier(recorded: Recorded, mode: str, cells: list[LineageCell],
-                 namespace: dict) -> None:
+                 namespace: dict, ran: Callable[[int], None]) -> None:
     if mode == "inputs" and any(set(c.reads) & set(recorded.inputs) for c in cells):
         namespace.update(recorded.load_inputs())
     hint = ("it is neither a stored input nor bound by a cell of the run's lineage"
@@ -130,11 +136,12 @@ def _run_earlier(recorded: Recorded, mode: str, cells: list[LineageCell],
         sink = tracking.CellTracker("", namespace, cwd=recorded.folder)
         sink.before()
         try:
-            for cell in cells:
+            for count, cell in enumerate(cells, 1):
                 python = python_source(cell.source)
                 if mode == "inputs":
                     python = without_assignments(python, set(recorded.inputs))
                 run_cell(python, namespace, _label(cell), mode=mode, name_hint=hint)
+                ran(count)
         finally:
             sink.abandon()
     if mode == "inputs":

@@ -8,17 +8,27 @@
                                                 offset=total-limit: `total` is also each
                                                 model's `versions` in /models)
     GET  /nbmodels/api/versions/NAME/VERSION    {"version": ModelVersion, "run": Run | null,
-                                                 "history": [Transition]}
+                                                 "history": [Transition],
+                                                 "standing": Standing}
                                                 VERSION: X.Y.Z, latest or a stage; `history`
-                                                is this version's stage changes, oldest first
+                                                is this version's stage changes, oldest first;
+                                                `standing`: champion/challenger, location
     GET  /nbmodels/api/history/NAME             {"history": [Transition]}      oldest first
-    GET  /nbmodels/api/runs?experiment=&limit=&offset=
-                                                {"runs": [Run], "total": int, "limit": int, "offset": int}
-    GET  /nbmodels/api/runs/ID                  {"run": Run}                   ID: run id or 6+ char prefix
+    GET  /nbmodels/api/runs?experiment=&q=&order=&limit=&offset=
+                                                {"runs": [Run], "total": int, "limit": int,
+                                                 "offset": int, "experiments": [str],
+                                                 "metrics": [str]}   newest first, or by
+                                                `order` (`metrics.accuracy DESC`, `duration_s`);
+                                                `q`: text in id, experiment, note, tags...
+    GET  /nbmodels/api/runs/ID                  {"run": Run, "versions": [ModelVersion]}
+                                                ID: run id or 6+ char prefix; `versions`:
+                                                those registered from it
     GET  /nbmodels/api/compare?ref=A&ref=B...   {"comparison": Comparison}
     POST /nbmodels/api/stage  {"ref", "stage", "note"?}   {"version": ModelVersion}
     GET  /nbmodels/api/card/REF?format=html|md  the model card itself (text/html or
                                                 text/markdown), from records alone
+    GET  /nbmodels/api/lineage/REF, POST /nbmodels/api/register, POST /nbmodels/api/reproduce
+                                                see `actions`
 
 Every request may carry `path`: the notebook (or its folder) relative to the server root; the
 registry is the one `resolve_home` finds from there (`NBMODELS_HOME` wins), never above the
@@ -46,7 +56,8 @@ from jupyter_server.utils import url_path_join
 from ..config import resolve_home
 from ..jsoncodec import strict
 from ..errors import (AmbiguousRefError, ConflictError, DatabaseDamagedError, IntegrityError,
-                      InvalidInputError, NbModelsError, NotFoundError, ReadOnlyRegistryError)
+                      InvalidInputError, NbModelsError, NotFoundError, ReadOnlyRegistryError,
+                      ReproduceError, UntrustedObjectError)
 
 if TYPE_CHECKING:
     from ..registry import Registry
@@ -59,6 +70,8 @@ ERROR_STATUS: dict[type[NbModelsError], int] = {
     ReadOnlyRegistryError: 403,
     IntegrityError: 500,
     DatabaseDamagedError: 503,
+    UntrustedObjectError: 403,  # a pickle when pickles are not allowed (register from a run)
+    ReproduceError: 422,  # the run's cells failed when re-run: the request itself was fine
 }
 
 RUNS_PAGE = 50
@@ -231,7 +244,9 @@ class VersionsHandler(RegistryHandler):
 class VersionHandler(RegistryHandler):
     @tornado.web.authenticated
     async def get(self, name: str, version: str) -> None:
-        detail = await self.call(lambda r: r.version_detail(f"{name}@{version}").to_dict())
+        ref = f"{name}@{version}"
+        detail = await self.call(lambda r: {**r.version_detail(ref).to_dict(),
+                                            "standing": r.standing(ref).to_dict()})
         self.reply(**detail)
 
 
@@ -246,16 +261,21 @@ class RunsHandler(RegistryHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
         experiment = self.get_query_argument("experiment", None) or None
-        await self.reply_page("runs", RUNS_PAGE, RUNS_PAGE_MAX,
-                              lambda r, **page: r.list_runs(experiment, **page),
-                              lambda r: r.count_runs(experiment))
+        text = self.get_query_argument("q", None) or None
+        order = self.get_query_argument("order", None) or None
+        limit = self.int_argument("limit", RUNS_PAGE, 1, RUNS_PAGE_MAX)
+        offset = self.int_argument("offset", 0, 0, 2**31)
+        page = await self.call(lambda r: r.find_runs(experiment, text, order, limit=limit,
+                                                     offset=offset).to_dict())
+        self.reply(**page, limit=limit, offset=offset)
 
 
 class RunHandler(RegistryHandler):
     @tornado.web.authenticated
     async def get(self, run_id: str) -> None:
-        run = await self.call(lambda r: r.run(run_id).to_dict())
-        self.reply(run=run)
+        run, versions = await self.call(lambda r: (
+            r.run(run_id).to_dict(), [v.to_dict() for v in r.run_versions(run_id)]))
+        self.reply(run=run, versions=versions)
 
 
 class CompareHandler(RegistryHandler):
@@ -305,6 +325,8 @@ class UnknownHandler(RegistryHandler):
 
 def routes(base_url: str, root_dir: Path) -> list[tuple]:
     """The URL table, each handler given the server's contents root (resolved)."""
+    from .actions import LineageHandler, RegisterHandler, ReproduceHandler
+
     root_dir = root_dir.resolve()
     segment = r"([^/]+)"
     table = [
@@ -317,6 +339,9 @@ def routes(base_url: str, root_dir: Path) -> list[tuple]:
         ("compare", CompareHandler),
         ("stage", StageHandler),
         (f"card/{segment}", CardHandler),
+        (f"lineage/{segment}", LineageHandler),
+        ("register", RegisterHandler),
+        ("reproduce", ReproduceHandler),
         (".*", UnknownHandler),
     ]
     return [(url_path_join(base_url, "nbmodels", "api", pattern), handler, {"root_dir": root_dir})

@@ -1,0 +1,36 @@
+"""The in-notebook views: the `%compare` view and the `%models` browser (ipywidgets 8).
+
+Both take what they show through their constructor (a `Comparison`; a `Registry` and the
+namespace to restore into), so tests build them in a plain Python process and click their
+buttons (or set the grid's traits). Each also leaves a static HTML and text output in the
+notebook file, so a saved or exported notebook still shows what was on screen.
+
+    browser   ModelsBrowser: models, the versions grid, details and actions
+    grid      Grid: the anywidget table (sort, checkboxes, pages, search); grid.js, grid.css
+    columns   the grid's version columns, model labels, search text
+    details   a version's details, champion/challenger, a reproduction's report (HTML)
+    compare   CompareView: tabs over a Comparison
+
+The static HTML of a comparison and its charts live below, in `nbmodels.comparison.html`
+and `.charts` (the engine's `_repr_html_` uses them). Names are imported on first use, so
+`import nbmodels.widgets` loads neither ipywidgets nor anywidget.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_WHERE = {"ModelsBrowser": ".browser", "Grid": ".grid", "Column": ".grid",
+          "CompareView": ".compare", "version_details_html": ".details",
+          "champion_html": ".details", "reproduce_html": ".details",
+          "comparison_html": "..comparison.html", "charts_html": "..comparison.charts",
+          "metric_chart_svg": "..comparison.charts"}
+
+__all__ = ["CompareView", "Column", "Grid", "ModelsBrowser", "champion_html", "charts_html",
+           "comparison_html", "metric_chart_svg", "reproduce_html", "version_details_html"]
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name], __name__), name)

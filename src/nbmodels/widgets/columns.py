@@ -1,0 +1,56 @@
+"""What the browser shows of models and versions: the grid's version columns, the model
+list's labels and table, the text a version is searched by."""
+
+from __future__ import annotations
+
+from ..htmlparts import cell, note, short_time, table, text
+from .grid import Column
+
+METRIC_COLUMNS = 5  # metric columns in the grid: with the others, one line at 1280 px
+
+
+def _metric_names(versions: list) -> list[str]:
+    """The metrics of the newest versions, the key metric first."""
+    from ..registry import key_metric
+
+    names = list(dict.fromkeys(k for v in versions[-200:] for k in v.metrics))
+    key = key_metric(dict.fromkeys(names))
+    return ([key] if key else []) + [n for n in names if n != key]
+
+
+def version_columns(versions: list) -> list[Column]:
+    metrics = [Column(f"metrics.{m}", m, lambda v, m=m: v.metrics.get(m), numeric=True)
+               for m in _metric_names(versions)[:METRIC_COLUMNS]]
+    where = [Column("location", "where", lambda v: v.location)] \
+        if any(v.location for v in versions[-200:]) else []
+    return [Column("version", "version", lambda v: v.version),
+            Column("stage", "stage", lambda v: v.stage), *metrics,
+            Column("created_at", "created", lambda v: short_time(v.created_at)),
+            Column("bump", "bump", lambda v: v.bump), *where,
+            Column("note", "note", lambda v: v.note, limit=32),
+            Column("tags", "tags", lambda v: v.tags or None, limit=24)]
+
+
+def model_label(summary) -> str:
+    parts = [summary.name, f"latest {summary.latest_version}"]
+    if summary.production_version:
+        parts.append(f"prod {summary.production_version}")
+    if summary.key_metric:
+        parts.append(f"{summary.key_metric} {text(summary.key_metric_value)}")
+    return " · ".join(parts)
+
+
+def models_table(summaries: list) -> str:
+    if not summaries:
+        return note("No model matches.")
+    rows = [([cell(s.name), cell(s.versions), cell(s.latest_version),
+              cell(s.production_version),
+              cell(f"{s.key_metric} {text(s.key_metric_value)}" if s.key_metric else None)],
+             False) for s in summaries]
+    return table(["model", "versions", "latest", "production", "key metric"], rows)
+
+
+def version_text(version) -> str:
+    words = [version.ref, version.note or "",
+             *(f"{k}={v}" for k, v in version.tags.items())]
+    return "\n".join(words).lower()
