@@ -15,6 +15,8 @@ it escaped); anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import os
+
 from ..config import NBModels
 from .base import RegistryMagics, user_errors
 from .parsing import expression, parse
@@ -32,6 +34,7 @@ def load_ipython_extension(ipython) -> None:
     from .reproduce import ReproduceMagics
     from .track import TrackMagics, install
 
+    _anchor_environment_home()
     config = next((c for c in ipython.configurables if isinstance(c, NBModels)), None)
     if config is None:
         config = NBModels(parent=ipython)
@@ -42,3 +45,12 @@ def load_ipython_extension(ipython) -> None:
         ipython.register_magics(magics)
     install(ipython, track)
     load_lineage(ipython, config)  # after %%track's: autotrack goes before its transformer
+
+
+def _anchor_environment_home() -> None:
+    """A relative `$NBMODELS_HOME` means relative to where the kernel started (as a relative
+    `NBModels.home` means where it was set): made absolute now, so a notebook that changes
+    directory keeps writing to one registry."""
+    home = os.environ.get("NBMODELS_HOME")
+    if home and not os.path.isabs(os.path.expanduser(home)):
+        os.environ["NBMODELS_HOME"] = os.path.abspath(os.path.expanduser(home))
