@@ -14,3 +14,10 @@ def record_fit(registry, model, source: str, **values):
                                    started_at=now, ended_at=now,
                                    values={"model": model, **values}))
     return model
+
+
+def run_cells(shell, *cells: str) -> None:
+    """Run cells in `shell` as a notebook does (history kept), each one succeeding."""
+    for cell in cells:
+        result = shell.run_cell(cell, store_history=True)
+        assert result.success, result

@@ -19,6 +19,7 @@ from nbmodels import Registry
 from nbmodels.cli import main
 from nbmodels.errors import NotFoundError
 from nbmodels.lineage import CellNotes, lineage_of, names_of
+from tests.helpers import run_cells
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -35,12 +36,6 @@ SPLIT = ("from sklearn.model_selection import train_test_split\n"
 TRAIN = ("%%track lineage\n"
          "from sklearn.tree import DecisionTreeClassifier\n"
          "clf = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X_train, y_train)")
-
-
-def _run(shell, *cells: str) -> None:
-    for cell in cells:
-        result = shell.run_cell(cell, store_history=True)
-        assert result.success, result
 
 
 def _sources(lineage) -> list[str]:
@@ -95,9 +90,9 @@ def test_notes_memory_is_bounded_by_references_and_by_the_cap():
 
 
 def test_the_run_stores_exactly_the_producing_cells_in_execution_order(shell, registry_home):
-    _run(shell, LOAD, CLEAN, CONST, HELPER, UNRELATED, SPLIT)
+    run_cells(shell, LOAD, CLEAN, CONST, HELPER, UNRELATED, SPLIT)
     with capture_output():
-        _run(shell, TRAIN)
+        run_cells(shell, TRAIN)
     run = nbmodels.last_run()
     lineage = Registry(registry_home).lineage(run.id)
     assert lineage.run_id == run.id
@@ -117,13 +112,13 @@ def test_the_run_stores_exactly_the_producing_cells_in_execution_order(shell, re
 def test_rebound_out_of_order_and_unknown_producer_are_flagged(shell, registry_home):
     shell.push({"LIMIT": 3})  # bound outside any cell: no producer
     small = "X_small = features(X_train.assign(target=y_train)).iloc[:, :LIMIT]"
-    _run(shell, LOAD, CLEAN, CONST, HELPER, SPLIT,
-         HELPER,  # the helper (above the split in the notebook) run again, after it
-         small,
-         "df = None")  # rebinds what the split read, after it ran
+    run_cells(shell, LOAD, CLEAN, CONST, HELPER, SPLIT,
+              HELPER,  # the helper (above the split in the notebook) run again, after it
+              small,
+              "df = None")  # rebinds what the split read, after it ran
     with capture_output():
-        _run(shell, "%%track\nfrom sklearn.tree import DecisionTreeClassifier\n"
-                    "tree = DecisionTreeClassifier(max_depth=2).fit(X_small, y_train)")
+        run_cells(shell, "%%track\nfrom sklearn.tree import DecisionTreeClassifier\n"
+                         "tree = DecisionTreeClassifier(max_depth=2).fit(X_small, y_train)")
     lineage = Registry(registry_home).lineage(nbmodels.last_run().id)
     flags = _kinds(lineage)
     assert set(flags) == {"out_of_order", "rebound", "unknown_producer"}
@@ -143,9 +138,9 @@ def test_edited_and_out_of_order_judged_against_the_notebook_file(shell, registr
                                          (LOAD, CLEAN, CONST, HELPER, SPLIT, TRAIN)])
     nbformat.write(nb, notebook)
     shell.user_ns["__vsc_ipynb_file__"] = str(notebook)  # how VS Code names the notebook
-    _run(shell, LOAD, "df = raw.drop(columns=['mean radius'])", CONST, HELPER, SPLIT)
+    run_cells(shell, LOAD, "df = raw.drop(columns=['mean radius'])", CONST, HELPER, SPLIT)
     with capture_output():
-        _run(shell, TRAIN)
+        run_cells(shell, TRAIN)
     flags = _kinds(Registry(registry_home).lineage(nbmodels.last_run().id))
     assert set(flags) == {"edited"}
     assert flags["edited"][0].names == ("df",)
@@ -153,9 +148,9 @@ def test_edited_and_out_of_order_judged_against_the_notebook_file(shell, registr
 
 def test_lineage_of_a_version_and_of_runs_without_notes(shell, registry, registry_home):
     fit = "%%track\nfrom sklearn.linear_model import LogisticRegression\nm = LogisticRegression().fit(X, labels)"
-    _run(shell, "X = [[0.0], [1.0], [2.0], [3.0]]", "labels = [0, 0, 1, 1]")
+    run_cells(shell, "X = [[0.0], [1.0], [2.0], [3.0]]", "labels = [0, 0, 1, 1]")
     with capture_output():
-        _run(shell, fit, "%register m counter")
+        run_cells(shell, fit, "%register m counter")
     assert _sources(registry.lineage("counter@1.0.0")) == [
         "X = [[0.0], [1.0], [2.0], [3.0]]", "labels = [0, 0, 1, 1]", fit]
     from sklearn.linear_model import LogisticRegression
@@ -173,10 +168,10 @@ def test_lineage_of_a_version_and_of_runs_without_notes(shell, registry, registr
 def test_the_widget_details_show_the_producing_cells_escaped(shell, registry, registry_home):
     from nbmodels.widgets import ModelsBrowser
 
-    _run(shell, "X = [[0.0], [1.0], [2.0], [3.0]]", "labels = [0, 0, 1, 1]  # <b>bold</b>")
+    run_cells(shell, "X = [[0.0], [1.0], [2.0], [3.0]]", "labels = [0, 0, 1, 1]  # <b>bold</b>")
     with capture_output():
-        _run(shell, "%%track\nfrom sklearn.linear_model import LogisticRegression\n"
-                    "m = LogisticRegression().fit(X, labels)", "%register m counter")
+        run_cells(shell, "%%track\nfrom sklearn.linear_model import LogisticRegression\n"
+                         "m = LogisticRegression().fit(X, labels)", "%register m counter")
     browser = ModelsBrowser(registry, {}, name="counter")
     browser.grid.selected = ["counter@1.0.0"]
     details = browser.details.value
@@ -186,24 +181,24 @@ def test_the_widget_details_show_the_producing_cells_escaped(shell, registry, re
 
 
 def test_percent_lineage_shows_cells_and_flags_escaped(shell, registry_home):
-    _run(shell, "label = '<script>alert(1)</script>'")
+    run_cells(shell, "label = '<script>alert(1)</script>'")
     with capture_output():
-        _run(shell, "%%track\nshown = label * 2")
+        run_cells(shell, "%%track\nshown = label * 2")
     with capture_output() as out:
-        _run(shell, "%lineage")
+        run_cells(shell, "%lineage")
     html, text = out.outputs[0].data["text/html"], out.outputs[0].data["text/plain"]
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "In [" in text and "label = '<script>alert(1)</script>'" in text
     with capture_output() as out:
-        _run(shell, f"%lineage {nbmodels.last_run().id}")
+        run_cells(shell, f"%lineage {nbmodels.last_run().id}")
     assert "shown = label * 2" in out.outputs[0].data["text/plain"]
     assert not shell.run_cell("%lineage nosuchmodel@1.0.0").success
 
 
 def test_cli_lineage_json(shell, registry_home, capsys):
-    _run(shell, "a = 1")
+    run_cells(shell, "a = 1")
     with capture_output():
-        _run(shell, "%%track\nb = a + 1")
+        run_cells(shell, "%%track\nb = a + 1")
     run_id = nbmodels.last_run().id
     capsys.readouterr()
     assert main(["lineage", run_id[:10], "--json"]) == 0
@@ -257,10 +252,28 @@ def test_notebook_lineage_then_an_out_of_order_rerun(tmp_path, registry_home):
 
 
 def test_reset_starts_the_notes_afresh(shell, registry_home):
-    _run(shell, "a = 1", "%reset -f")
+    run_cells(shell, "a = 1", "%reset -f")
     shell.push({"a": 1})  # same name, now from outside any cell
     with capture_output():
-        _run(shell, "%%track\nb = a + 1")
+        run_cells(shell, "%%track\nb = a + 1")
     lineage = Registry(registry_home).lineage(nbmodels.last_run().id)
     assert _sources(lineage) == ["%%track\nb = a + 1"]
     assert [(f.kind, f.names) for f in lineage.flags] == [("unknown_producer", ("a",))]
+
+
+def test_the_notebook_file_is_parsed_again_only_when_it_changed(tmp_path, monkeypatch):
+    from nbmodels.lineage import slicing
+
+    path = tmp_path / "nb.ipynb"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("a = 1")])
+    nbformat.write(nb, path)
+    reads = []
+    real_load = slicing.json.load
+    monkeypatch.setattr(slicing.json, "load", lambda f: reads.append(1) or real_load(f))
+    assert [c.source for c in slicing.notebook_cells(str(path))] == ["a = 1"]
+    assert [c.source for c in slicing.notebook_cells(str(path))] == ["a = 1"]
+    assert len(reads) == 1  # the second tracked cell did not parse the file again
+    nb.cells.append(nbformat.v4.new_code_cell("b = 2"))
+    nbformat.write(nb, path)  # saved: larger, so re-read whatever the clock's resolution
+    assert [c.source for c in slicing.notebook_cells(str(path))] == ["a = 1", "b = 2"]
+    assert len(reads) == 2

@@ -18,6 +18,7 @@ from nbmodels import Registry
 from nbmodels.errors import MissingDataError, ReproduceError, UntrustedObjectError
 from nbmodels.records import LineageCell
 from nbmodels.reproduce import needed_cells
+from tests.helpers import run_cells
 
 LOAD = ("import pandas as pd\n"
         "from sklearn.datasets import load_breast_cancer\n"
@@ -35,9 +36,7 @@ UNSEEDED = ("%%track\n"
 
 def _run(shell, *cells: str) -> str:
     """Run cells as a notebook does; the id of the run the last one recorded."""
-    for cell in cells:
-        result = shell.run_cell(cell, store_history=True)
-        assert result.success, result
+    run_cells(shell, *cells)
     return nbmodels.last_run().id
 
 

@@ -19,6 +19,7 @@ tracked cell last. Flags (`LineageFlag.kind`):
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -170,12 +171,27 @@ def notebook_cells(path: str | None) -> list[NotebookCell] | None:
     if not path:
         return None
     try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    # A notebook with its outputs can be megabytes: parsed again only when it was saved.
+    key = (stat.st_mtime_ns, stat.st_size)
+    known = _read_notebooks.get(path)
+    if known is not None and known[0] == key:
+        return known[1]
+    try:
         with open(path, encoding="utf-8") as file:
             cells = json.load(file)["cells"]
-        return [NotebookCell(_text(cell.get("source", "")), cell.get("execution_count"),
-                             cell.get("id")) for cell in cells if cell.get("cell_type") == "code"]
+        found = [NotebookCell(_text(cell.get("source", "")), cell.get("execution_count"),
+                              cell.get("id")) for cell in cells if cell.get("cell_type") == "code"]
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
+        found = None
+    _read_notebooks.clear()  # one notebook per kernel: keep only the last one read
+    _read_notebooks[path] = (key, found)
+    return found
+
+
+_read_notebooks: dict[str, tuple[tuple[int, int], list[NotebookCell] | None]] = {}
 
 
 def _text(source: str | Iterable[str]) -> str:
