@@ -35,11 +35,11 @@ def add_commands(command) -> None:
 
 def _export(registry, args) -> int:
     folder = registry.export(args.ref, args.dir, format=args.format)
+    ref = registry.get(args.ref).ref  # NAME@production -> the version it named
     if args.json:
-        print_json({"ref": registry.get(args.ref).ref, "dir": str(folder),
-                    "format": args.format})
+        print_json({"ref": ref, "dir": str(folder), "format": args.format})
     else:
-        print(f"exported {registry.get(args.ref).ref} to {folder} ({args.format})")
+        print(f"exported {ref} to {folder} ({args.format})")
     return 0
 
 
