@@ -5,11 +5,14 @@
 // one grid (the note as text); sorting by a metric orders the rows; ticking two versions and
 // Compare shows the compare view with the changed param; Restore binds one into the kernel;
 // Stage… with a note moves one to production; nothing in the output area overflows
-// horizontally and each version is one line. `%compare` renders the view with its
-// Vega-Lite charts on its own.
+// horizontally and each version is one line. Clicking a model in the models grid shows its
+// versions. The Runs tab lists the 60 runs in the same grid; filtered to one experiment, a
+// run opens with its details, its model is registered from it, and the Models tab shows the
+// new model. `%compare` renders the view with its Vega-Lite charts on its own.
 //
 // Usage: node widgets.test.mjs   (env: JUPYTER = jupyter executable, OUT = screenshot folder,
-//   UPDATE_README_IMAGE=1 to refresh docs/images/models-widget.png and compare-widget.png)
+//   UPDATE_README_IMAGE=1 to refresh docs/images/models-widget.png, runs-widget.png and
+//   compare-widget.png)
 
 import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
@@ -57,7 +60,19 @@ const CELLS = [
   'print(type(restored).__name__, restored.C)'
 ];
 
-/** Numbers of one grid column on the page, in row order. */
+/** Whether anything in a cell's output area overflows horizontally, and the row heights of
+ * its grids (a grid row of one line is under 30 px). */
+async function layoutOf(cell) {
+  return cell.evaluate(cell => {
+    const areas = [...cell.querySelectorAll('.jp-OutputArea-output')];
+    const rows = [...cell.querySelectorAll('.nbm-grid tbody tr')]
+      .map(r => r.getBoundingClientRect().height).filter(h => h > 0);
+    return { overflow: areas.filter(a => a.scrollWidth > a.clientWidth + 1).length,
+      widths: areas.map(a => [a.scrollWidth, a.clientWidth]), rows };
+  });
+}
+
+/** Texts of one grid column on the page, in row order. */
 async function columnValues(grid, label) {
   return grid.evaluate((el, wanted) => {
     const heads = [...el.querySelectorAll('thead th')].map(th => th.textContent.replace(/[▲▼]/g, '').trim());
@@ -89,17 +104,27 @@ async function main() {
     const browserCell = cells.nth(CELLS.indexOf('%models iris-clf'));
     const browser = browserCell.locator('.widget-vbox.nbmodels-browser');
     await browser.waitFor();
-    const models = browser.locator('select').first();
-    // (ipywidgets shows option labels with non-breaking spaces)
-    const modelLabels = (await models.locator('option').allTextContents()).join('\n').replace(/\u00a0/g, ' ');
-    assert.match(modelLabels, /iris-clf · latest \d+\.\d+\.\d+ · prod 1\.0\.0 · accuracy/);
-    assert.match(modelLabels, /churn-model/);
-    assert.match(modelLabels, /fraud-model/);
+    // The models are a grid too (no select box): iris-clf is focused, with its production
+    // version; clicking another model shows its versions.
+    const modelsGrid = browser.locator('.nbmodels-models-grid .nbm-grid');
+    const focusedModel = modelsGrid.locator('tbody tr.nbm-selected');
+    await focusedModel.first().waitFor();
+    assert.equal(await focusedModel.getAttribute('data-key'), 'iris-clf');
+    assert.deepEqual((await columnValues(modelsGrid, 'model')).sort(), ['churn-model', 'fraud-model', 'iris-clf']);
+    const production = await columnValues(modelsGrid, 'production');
+    assert.equal(production[(await columnValues(modelsGrid, 'model')).indexOf('iris-clf')], '1.0.0');
     assert.equal(await browser.locator('select[multiple]').count(), 0, 'one grid, no second list');
-    const grid = browser.locator('.nbm-grid');
+    assert.equal(await browser.locator('.widget-select select').count(), 0, 'no models select box');
+    const grid = browser.locator('.nbmodels-versions-grid .nbm-grid');
     const rows = grid.locator('tbody tr');
     await rows.first().waitFor();
     assert.equal(await rows.count(), 20);
+    await modelsGrid.locator('tbody tr[data-key="churn-model"]').click();
+    await grid.locator('tbody tr[data-key="churn-model@1.0.0"]').waitFor();
+    await browser.getByText('Versions of churn-model').waitFor();
+    await modelsGrid.locator('tbody tr[data-key="iris-clf"]').click();
+    await grid.locator('tbody tr[data-key="iris-clf@1.0.0"]').waitFor();
+    log('models grid: click a model, its versions show');
     assert.deepEqual((await columnValues(grid, 'version')).slice(-3), ['1.2.0', '1.1.0', '1.0.0']);
     // The note holding HTML is shown as text and never runs.
     await grid.locator('td', { hasText: '<img src=x onerror=' }).first().waitFor();
@@ -122,7 +147,7 @@ async function main() {
     await page.waitForFunction(el => !el.disabled, await compareButton.elementHandle());
     shots['models-widget'] = await shot(browser, 'models-widget');
     await compareButton.click();
-    const view = browser.locator('.widget-tab');
+    const view = browser.locator('.nbmodels-compare .widget-tab');
     await view.waitFor();
     await view.locator('.lm-TabBar-tab', { hasText: 'Params' }).click();
     await view.locator('tr td', { hasText: /^C$/ }).first().waitFor();
@@ -133,7 +158,7 @@ async function main() {
     await browser.locator('button', { hasText: 'Restore' }).click();
     await browser.getByText(`Restored iris-clf@${versionsSorted[1]} as restored`).waitFor();
     // Stage it with a note: the grid's stage cell and the audit trail follow.
-    await browser.locator('.widget-dropdown select').selectOption('production');
+    await browser.locator('.nbmodels-models .widget-dropdown select').selectOption('production');
     await browser.locator('input[placeholder="note (kept in the audit trail)"]').fill('best in the e2e');
     await browser.locator('button', { hasText: 'Stage…' }).click();
     await browser.getByText(`iris-clf@${versionsSorted[1]} is now production`).waitFor();
@@ -142,15 +167,42 @@ async function main() {
     log('restored and staged with a note');
 
     // Nothing overflows the output area at 1280 px, and each version is one line.
-    const layout = await browserCell.evaluate(cell => {
-      const areas = [...cell.querySelectorAll('.jp-OutputArea-output')];
-      const rows = [...cell.querySelectorAll('.nbm-grid tbody tr')].map(r => r.getBoundingClientRect().height);
-      return { overflow: areas.filter(a => a.scrollWidth > a.clientWidth + 1).length,
-        widths: areas.map(a => [a.scrollWidth, a.clientWidth]), rows };
-    });
+    const layout = await layoutOf(browserCell);
     assert.equal(layout.overflow, 0, `no horizontal overflow: ${JSON.stringify(layout.widths)}`);
     assert.ok(Math.max(...layout.rows) < 30, `one line per version: ${layout.rows}`);
     log(`no overflow at 1280 px, rows ${Math.min(...layout.rows)}-${Math.max(...layout.rows)} px`);
+
+    // The Runs tab: every run in the same grid (50 a page), filtered to one experiment; a
+    // click opens a run (its details), Register makes a version of its model.
+    await browser.locator('.lm-TabBar-tab', { hasText: /^Runs$/ }).click();
+    const runs = browser.locator('.nbmodels-runs');
+    const runsGrid = runs.locator('.nbm-grid');
+    await runsGrid.locator('tbody tr').first().waitFor();
+    assert.equal(await runsGrid.locator('tbody tr').count(), 50);
+    await runsGrid.getByText('60 run(s) · page 1/2').waitFor();
+    await runs.locator('.widget-dropdown select').first().selectOption('iris');
+    await runsGrid.getByText('3 run(s) · page 1/1').waitFor();
+    assert.deepEqual(await columnValues(runsGrid, 'registered as'),
+      ['iris-clf@1.2.0', 'iris-clf@1.1.0', 'iris-clf@1.0.0']);
+    assert.deepEqual(await columnValues(runsGrid, 'model'), Array(3).fill('clf (LogisticRegression)'));
+    await runsGrid.locator('tbody tr').first().locator('td').nth(2).click();
+    await runsGrid.locator('tbody tr.nbm-selected').waitFor();
+    await runs.locator('h4', { hasText: /^Run / }).waitFor();
+    await runs.locator('summary', { hasText: 'Registered as' }).waitFor();
+    await runs.locator('summary', { hasText: /^Variables \(/ }).waitFor();
+    await runs.locator('td', { hasText: /^iris-clf@1\.2\.0$/ }).last().waitFor();
+    shots['runs-widget'] = await shot(browser, 'runs-widget');
+    const runsLayout = await layoutOf(browserCell);
+    assert.equal(runsLayout.overflow, 0, `Runs: no horizontal overflow: ${JSON.stringify(runsLayout.widths)}`);
+    assert.ok(Math.max(...runsLayout.rows) < 30, `one line per run: ${runsLayout.rows}`);
+    await runs.locator('input[placeholder="as model name (default: its variable)"]').fill('iris-from-run');
+    await runs.locator('button', { hasText: 'Register' }).click();
+    await runs.getByText(/Registered iris-from-run@1\.0\.0 from run/).waitFor();
+    await runsGrid.locator('td', { hasText: /^iris-clf@1\.2\.0, iris-from/ }).waitFor();
+    await browser.locator('.lm-TabBar-tab', { hasText: /^Models$/ }).click();
+    await modelsGrid.locator('tbody tr.nbm-selected[data-key="iris-from-run"]').waitFor();
+    await grid.locator('tbody tr[data-key="iris-from-run@1.0.0"]').waitFor();
+    log('Runs tab: filtered, opened a run, registered its model; no overflow at 1280 px');
 
     // The kernel holds what Restore bound.
     const last = cells.nth(CELLS.length - 1);
@@ -170,7 +222,7 @@ async function main() {
     log('%compare view');
 
     assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
-    for (const name of ['models-widget', 'compare-widget']) {
+    for (const name of ['models-widget', 'runs-widget', 'compare-widget']) {
       readmeImage(shots[name], join(IMAGES, `${name}.png`), log);
     }
     log(`PASS in ${log.seconds()}s`);

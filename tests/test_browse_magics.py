@@ -94,7 +94,7 @@ def test_models_opens_the_browser(trained, monkeypatch):
     trained.run_line_magic("models", "")
     [browser] = shown
     assert isinstance(browser, ModelsBrowser)
-    assert [v for _, v in browser.models_list.options] == ["clf"]
+    assert browser.models_grid.refs == ["clf"]
     assert browser.namespace is trained.user_ns
     browser.grid.selected = ["clf@1.0.0"]
     browser.restore_as.value = "old_clf"

@@ -111,3 +111,70 @@ def test_the_registry_layer_imports_no_progress_bar_or_ipython():
             "assert not {'IPython', 'tqdm', 'nbmodels.progress'} & set(sys.modules), "
             "[m for m in ('IPython', 'tqdm') if m in sys.modules]")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_record_run_reports_the_bytes_of_each_model_it_stores(registry):
+    """Given a tracked cell that bound two models and a small value, `record_run` tells its
+    progress callback the models' bytes, one after the other, never going back."""
+    from datetime import datetime, timezone
+
+    from sklearn.linear_model import LinearRegression
+
+    from nbmodels.registry import CellRecord
+
+    first = LinearRegression().fit(np.eye(3), [0, 1, 2])
+    first.weights_ = np.arange(200_000.0)  # 1.6 MB
+    second = LinearRegression().fit(np.eye(3), [2, 1, 0])
+    now = datetime.now(timezone.utc)
+    saved = Calls()
+    run = registry.record_run(CellRecord(
+        source="a = fit()\nb = fit()\nn = 3", experiment="t", status="ok", started_at=now,
+        ended_at=now, values={"a": first, "b": second, "n": 3}), progress=saved)
+    sizes = sum(v.size for v in run.models)
+    assert {v.name for v in run.models} == {"a", "b"}
+    assert saved[-1] == (sizes, sizes)
+    assert all(a[0] <= b[0] for a, b in zip(saved, saved[1:]))  # bytes only grow
+    assert len(saved) > 2
+
+
+def test_track_shows_a_bar_when_saving_a_large_model(shell, monkeypatch):
+    """`%%track` passes a bar to the run's storing: a large fitted model shows it, a small
+    one shows nothing."""
+    monkeypatch.setattr(progress, "LARGE_BYTES", 1_000_000)
+    shell.run_cell("import numpy as np\nfrom sklearn.linear_model import LinearRegression")
+    with capture_output() as out:
+        assert shell.run_cell("%%track\nbig = LinearRegression().fit(np.eye(3), [0, 1, 2])\n"
+                              "big.weights_ = np.arange(400_000.0)  # 3.2 MB").success
+    assert "saving the run's models" in out.stderr and "100%" in out.stderr
+    with capture_output() as out:
+        assert shell.run_cell("%%track\nsmall = LinearRegression().fit(np.eye(3), [0, 1, 2])"
+                              ).success
+    assert "saving" not in out.stderr
+
+
+def test_the_models_widget_restores_a_large_model_with_a_bar_in_its_output(registry,
+                                                                          monkeypatch):
+    """The `%models` Restore button draws the bar inside the widget (its `progress`
+    Output), filled to the model's size; a small model leaves the Output empty."""
+    from ipywidgets.widgets.widget import _instances
+
+    from nbmodels.widgets import ModelsBrowser
+
+    monkeypatch.setattr(progress, "LARGE_BYTES", 1_000_000)
+    big = registry.register({"weights": np.arange(400_000.0)}, "heavy")  # 3.2 MB
+    registry.register({"w": 1}, "light")
+    namespace = {}
+    browser = ModelsBrowser(registry, namespace, name="heavy")
+    browser.grid.selected = ["heavy@1.0.0"]
+    browser.restore_button.click()
+    assert "Restored heavy@1.0.0" in browser.status.value
+    [shown] = browser.progress.outputs
+    view = shown["data"]["application/vnd.jupyter.widget-view+json"]
+    label, bar, _ = _instances[view["model_id"]].children
+    assert "restoring" in label.value and "heavy@1.0.0" in label.value.replace("\u2007", " ")
+    assert bar.value == bar.max == big.size
+    browser.focus_model("light")
+    browser.grid.selected = ["light@1.0.0"]
+    browser.restore_button.click()
+    assert "Restored light@1.0.0" in browser.status.value
+    assert browser.progress.outputs == ()  # small and quick: no bar (the old one cleared)

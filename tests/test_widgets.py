@@ -36,8 +36,9 @@ def registry_with_models(registry, data, models):
     return registry
 
 
-def option_values(select) -> list:
-    return [value for _, value in select.options]
+def model_names(browser) -> list:
+    """The models grid's rows (what the user sees listed), in its order."""
+    return browser.models_grid.refs
 
 
 def all_html(widget) -> list[str]:
@@ -55,28 +56,47 @@ def all_html(widget) -> list[str]:
 def test_browser_lists_models_with_latest_production_and_key_metric(registry_with_models):
     registry_with_models.set_stage("bc@2.0.0", "production")
     browser = ModelsBrowser(registry_with_models, {})
-    assert set(option_values(browser.models_list)) == {"bc", "churn"}
-    label = dict((v, k) for k, v in browser.models_list.options)["bc"]
-    assert label == "bc · latest 3.0.0 · prod 2.0.0 · accuracy 0.85"
+    assert model_names(browser) == ["bc", "churn"]  # the last updated (staged) first
+    assert [c["key"] for c in browser.models_grid.columns] == [
+        "name", "versions", "latest_version", "production_version", "key_metric", "updated_at"]
+    row = next(r for r in browser.models_grid.rows if r["key"] == "bc")
+    assert row["cells"][:5] == ["bc", "3", "3.0.0", "2.0.0", "accuracy 0.85"]
     assert "bc" in browser.models_table.value and "2.0.0" in browser.models_table.value
+    assert "bc · latest 3.0.0 · prod 2.0.0 · accuracy 0.85" in browser.text()
+
+
+def test_clicking_a_model_shows_its_versions(registry_with_models):
+    """Given two models, when a model's row is clicked (the grid's single focus), then the
+    versions grid shows that model's versions, and the static copy marks the model."""
+    browser = ModelsBrowser(registry_with_models, {})
+    assert not browser.models_grid.multiple
+    assert browser.model == "churn" and browser.grid.refs == ["churn@1.0.0"]
+    browser.models_grid.selected = ["churn", "bc"]  # one focus only: the last click wins
+    assert browser.models_grid.selected == ["bc"] and browser.model == "bc"
+    assert browser.grid.refs == ["bc@3.0.0", "bc@2.0.0", "bc@1.0.0"]
+    assert "Versions of bc" in browser.versions_title.value
+    browser.models_grid.sort_by = "versions"  # sort the models grid too
+    assert model_names(browser) == ["bc", "churn"] and browser.model == "bc"
+    html = browser.html()
+    assert html.index(">bc<") < html.index(">churn<") < html.index("3 version(s) · page 1/1")
 
 
 def test_search_filters_the_models_as_you_type(registry_with_models):
     browser = ModelsBrowser(registry_with_models, {})
     browser.search.value = "chu"
-    assert option_values(browser.models_list) == ["churn"]
+    assert model_names(browser) == ["churn"]
     browser.search.value = "growth"  # a tag value
-    assert option_values(browser.models_list) == ["churn"]
+    assert model_names(browser) == ["churn"]
     browser.search.value = "baseline"  # a version note
-    assert option_values(browser.models_list) == ["bc"]
+    assert model_names(browser) == ["bc"] and browser.model == "bc"
     browser.search.value = "team=risk"  # a version tag
-    assert option_values(browser.models_list) == ["bc"]
+    assert model_names(browser) == ["bc"]
     assert browser.grid.refs == ["bc@2.0.0"]  # only the matching version
     browser.search.value = "nothing-like-this"
-    assert option_values(browser.models_list) == []
+    assert model_names(browser) == [] and browser.model is None
     assert "No model matches" in browser.models_table.value
     browser.search.value = ""
-    assert set(option_values(browser.models_list)) == {"bc", "churn"}
+    assert model_names(browser) == ["churn", "bc"] and browser.model == "churn"  # the first
 
 
 def test_version_grid_sorts_by_any_column(registry_with_models):
@@ -133,7 +153,7 @@ def test_selection_survives_paging_and_crosses_models(registry_with_models):
     browser.grid.page = 1  # what "next ▶" sets
     assert browser.grid.refs == ["bc@1.0.0"]
     browser.select("bc@1.0.0")
-    browser.models_list.value = "churn"
+    browser.focus_model("churn")
     assert browser.grid.refs == ["churn@1.0.0"] and browser.grid.page == 0
     browser.select("churn@1.0.0")
     assert browser.selected == ["bc@3.0.0", "bc@1.0.0", "churn@1.0.0"]
@@ -174,7 +194,7 @@ def test_stage_changes_the_stage_and_writes_the_audit_row(registry_with_models):
     assert (row.version, row.from_stage, row.to_stage, row.note) == \
         ("2.0.0", "none", "production", "best accuracy")
     assert "bc@2.0.0 is now production" in browser.status.value
-    assert "prod 2.0.0" in dict((v, k) for k, v in browser.models_list.options)["bc"]
+    assert next(r for r in browser.models_grid.rows if r["key"] == "bc")["cells"][3] == "2.0.0"
     assert "Stage history" in browser.details.value and "best accuracy" in browser.details.value
     assert [r["cells"][1] for r in browser.grid.rows] == ["none", "production", "none"]
     # promoting another version archives this one, and the view follows
@@ -248,10 +268,10 @@ def test_html_in_notes_and_tags_is_escaped_in_every_output(registry_with_models)
     browser.search.value = "onerror"
     outputs += all_html(browser.widget)
     browser.search.value = ""
-    browser.models_list.value = "churn"
+    browser.focus_model("churn")
     browser.grid.selected = ["churn@1.0.0"]
     outputs += all_html(browser.widget)
-    browser.models_list.value = "bc"
+    browser.focus_model("bc")
     browser.grid.selected = ["bc@2.0.0", "bc@1.0.0"]
     outputs += all_html(browser.widget)
     browser.compare_button.click()

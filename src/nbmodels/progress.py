@@ -5,7 +5,9 @@ The registry layer knows nothing of bars: its long operations take a plain callb
 `progress(done, total)` (bytes, objects or steps). The surfaces (magics, CLI, widgets) pass
 a `Bar`, which opens a bar only when it is worth one: once the operation has run for
 `after_s` seconds, or at once when its total is over `large` bytes. A quick operation shows
-nothing. Thread-safe (push and pull report from their worker threads).
+nothing. A widget passes its ipywidgets `Output` (`output=`): the bar is drawn there, inside
+the widget, rather than under the cell. Thread-safe (push and pull report from their worker
+threads).
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ class Bar:
     """A `progress(done, total)` callback that shows a tqdm bar when it is worth one."""
 
     def __init__(self, desc: str, unit: str = "B", after_s: float | None = None,
-                 large: int | None = None, file=None, tty_only: bool = False):
-        self.desc, self.unit, self.file = desc, unit, file
+                 large: int | None = None, file=None, tty_only: bool = False, output=None):
+        self.desc, self.unit, self.file, self.output = desc, unit, file, output
         self.after_s = AFTER_S if after_s is None else after_s
         self.large = LARGE_BYTES if large is None else large
         self.tty_only = tty_only  # a terminal command: no bar when stderr is a file or pipe
@@ -53,12 +55,26 @@ class Bar:
         return large or time.monotonic() - self._started >= self.after_s
 
     def _open(self) -> None:
+        if self.output is not None:
+            self._open_in_output()
+            return
         from tqdm.auto import tqdm
 
         self._bar = tqdm(total=self.total, desc=self.desc, unit=self.unit,
                          unit_scale=self.unit == "B", unit_divisor=1024, leave=True,
                          file=self.file, dynamic_ncols=True,
                          disable=None if self.tty_only else False)
+        self.shown = True
+
+    def _open_in_output(self) -> None:
+        """tqdm's notebook bar, not displayed under the cell but added to `output` (a click
+        handler's display would go wherever the kernel's last message points)."""
+        from tqdm.notebook import tqdm
+
+        self._bar = tqdm(total=self.total, desc=self.desc, unit=self.unit,
+                         unit_scale=self.unit == "B", unit_divisor=1024, leave=True,
+                         display=False)
+        self.output.append_display_data(self._bar.container)
         self.shown = True
 
     def close(self) -> None:

@@ -60,6 +60,51 @@ def test_paging_clamps_and_search_goes_back_to_the_first_page():
     assert grid.page_label() == "120 version(s) · page 1/18" and len(grid.rows) == 7
 
 
+def test_single_focus_mode_keeps_one_row_selected():
+    """`multiple=False` (the models grid, the runs grid): a click focuses one row; setting
+    several keys keeps the last, as the front-end's radio buttons and row clicks do."""
+    grid = _grid()
+    grid.multiple = False
+    grid.selected = ["m@1.3.0", "m@1.7.0"]
+    assert grid.selected == ["m@1.7.0"]
+    grid.selected = ["m@1.2.0"]
+    assert grid.selected == ["m@1.2.0"]
+    assert _grid().multiple  # checkboxes by default
+    source = (Path(Grid._esm) if isinstance(Grid._esm, Path) else None)
+    text = source.read_text() if source else str(Grid._esm)
+    assert "'radio'" in text and "model.get('multiple')" in text
+
+
+def test_a_source_sorts_filters_and_pages_and_only_the_page_is_held():
+    """`set_source`: the grid asks the source for the shown page with the sort, the query
+    and the offset; a column the source cannot sort by says so to the front-end."""
+    asked = []
+    data = [{"k": f"r{i:03d}", "score": i % 7} for i in range(23)]
+
+    def fetch(query, sort_by, descending, offset, limit):
+        asked.append((query, sort_by, descending, offset, limit))
+        found = [d for d in data if query in d["k"]]
+        found.sort(key=lambda d: (d[sort_by], d["k"]), reverse=descending)
+        return found[offset:offset + limit], len(found)
+
+    grid = Grid(key=lambda d: d["k"], page_size=10, multiple=False)
+    grid.set_source(fetch, [Column("k", "key", lambda d: d["k"]),
+                            Column("score", "score", lambda d: d["score"], numeric=True),
+                            Column("note", "note", lambda d: None, sortable=False)])
+    assert asked == [("", "k", True, 0, 10)]
+    assert grid.refs[0] == "r022" and grid.page_label() == "23 row(s) · page 1/3"
+    assert [c["sortable"] for c in grid.columns] == [True, True, False]
+    grid.page = 9  # past the end: the last page
+    assert grid.page == 2 and grid.refs == ["r002", "r001", "r000"]
+    grid.sort_by = "score"
+    assert asked[-1] == ("", "score", True, 0, 10) and grid.page == 0
+    grid.query = "r01"
+    assert grid.total == 10 and asked[-1][0] == "r01" and grid.items == grid.shown
+    data.append({"k": "r010x", "score": 9})
+    grid.reload()
+    assert grid.total == 11 and grid.refs[0] == "r010x"
+
+
 def test_cells_are_short_text_with_the_full_value_as_tooltip():
     grid = Grid(key=lambda v: v["k"], search_text=str)
     long = "a note that goes on and on " * 4

@@ -234,9 +234,12 @@ class TrackMagics(RegistryMagics):
         max_bytes = int(self.options.max_object_mb * 2**20)
         if lineage_provider is not None:
             record.lineage = lineage_provider(record, whole_cell)
+        from ..progress import Bar
+
         try:
-            run = registry.record_run(record, max_object_bytes=max_bytes,
-                                      store_inputs=self.options.store_inputs)
+            with Bar("saving the run's models") as bar:  # shown for a large or slow model
+                run = registry.record_run(record, max_object_bytes=max_bytes,
+                                          store_inputs=self.options.store_inputs, progress=bar)
         except Exception as exc:  # the user's cell must not fail because recording did
             warnings.warn(f"nbmodels could not record this run: {type(exc).__name__}: {exc}",
                           NbModelsWarning, stacklevel=2)

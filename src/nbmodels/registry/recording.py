@@ -25,8 +25,9 @@ class RecordingMixin:
     """Recording tracked cells as runs (`record_run`)."""
 
     def record_run(self, cell: CellRecord, max_object_bytes: int | None = DEFAULT_MAX_OBJECT_BYTES,
-                   store_inputs: bool = True) -> Run:
-        """Store a tracked cell's run: its objects first, then its rows in one transaction."""
+                   store_inputs: bool = True, progress=None) -> Run:
+        """Store a tracked cell's run: its objects first, then its rows in one transaction.
+        `progress(bytes written, bytes expected)` is told as its models are stored."""
         from ulid import ULID
 
         check_text(cell.experiment, "experiment")
@@ -34,6 +35,7 @@ class RecordingMixin:
         check_tags(cell.tags)
         run_id = str(ULID.from_datetime(cell.started_at))
         self._run_objects: dict[str, StoredObject] = {}
+        self._run_progress = _ModelBytes(progress) if progress is not None else None
         try:
             variables = [self._capture_variable(name, value, cell, max_object_bytes)
                          for name, value in sorted(cell.values.items())]
@@ -41,7 +43,7 @@ class RecordingMixin:
                                           max_object_bytes if store_inputs else 0)
                       for name, value in sorted(cell.inputs.items())]
         finally:
-            self._run_objects = {}
+            self._run_objects, self._run_progress = {}, None
         for row in [*variables, *inputs]:
             row["run_id"] = run_id
         params = _run_params(variables, cell)
@@ -119,6 +121,20 @@ class RecordingMixin:
         # An incomplete fingerprint (content not fully read) proves nothing: no reuse.
         self._store_safely(row, value, max_bytes, summary.fingerprint if summary.complete else None)
         return row
+
+
+class _ModelBytes:
+    """One `progress(done, total)` over the models a run stores one after another: the
+    bytes of the models stored before this one count as done."""
+
+    def __init__(self, progress):
+        self.progress, self.before = progress, 0
+
+    def __call__(self, done: int, total: int) -> None:
+        self.progress(self.before + done, self.before + total)
+
+    def stored(self, size: int) -> None:
+        self.before += size
 
 
 def _model_data(model: Any) -> str:

@@ -34,12 +34,17 @@ class StoringMixin:
         if stored is None and fingerprint:
             stored = self._object_for_fingerprint(fingerprint, value)
         if stored is None:
+            # a run's progress reports its models' bytes (`record_run(progress=)`)
+            progress = getattr(self, "_run_progress", None) if row.get("role") == "model" else None
             try:
                 stored = self.objects.put(value, self._run_format(row, value),
-                                          max_bytes=max_bytes, timeout_s=self.capture_timeout_s)
+                                          max_bytes=max_bytes, timeout_s=self.capture_timeout_s,
+                                          progress=progress)
             except UnstorableObject as exc:
                 row["reason"] = exc.reason
                 return
+            if progress is not None:
+                progress.stored(stored.size)
         if fingerprint:  # None when the fingerprint does not prove the content
             self._run_objects[fingerprint] = stored
         row["object_hash"], row["stored"] = stored.hash, stored

@@ -5,11 +5,16 @@ namespace to restore into), so tests build them in a plain Python process and cl
 buttons (or set the grid's traits). Each also leaves a static HTML and text output in the
 notebook file, so a saved or exported notebook still shows what was on screen.
 
-    browser   ModelsBrowser: models, the versions grid, details and actions
-    grid      Grid: the anywidget table (sort, checkboxes, pages, search); grid.js, grid.css
-    columns   the grid's version columns, model labels, search text
-    details   a version's details, champion/challenger, a reproduction's report (HTML)
+    browser   ModelsBrowser: the models grid, the versions grid, details and actions, and
+              a Runs tab
+    runs      RunsView: the runs grid (paged by the registry), a run's details, register
+    grid      Grid: the anywidget table (sort, checkboxes or one focused row, pages,
+              search); grid.js, grid.css
+    columns   the grids' model and version columns, model labels, search text
+    details   a version's and a run's details, champion/challenger, a reproduction's
+              report (HTML)
     compare   CompareView: tabs over a Comparison
+    status    the status line (messages, the user's mistakes) the views share
 
 The static HTML of a comparison and its charts live below, in `nbmodels.comparison.html`
 and `.charts` (the engine's `_repr_html_` uses them). Names are imported on first use, so
@@ -21,13 +26,15 @@ from __future__ import annotations
 import importlib
 
 _WHERE = {"ModelsBrowser": ".browser", "Grid": ".grid", "Column": ".grid",
+          "RunsView": ".runs", "run_details_html": ".details",
           "CompareView": ".compare", "version_details_html": ".details",
           "champion_html": ".details", "reproduce_html": ".details",
           "comparison_html": "..comparison.html", "charts_html": "..comparison.charts",
           "metric_chart_svg": "..comparison.charts"}
 
-__all__ = ["CompareView", "Column", "Grid", "ModelsBrowser", "champion_html", "charts_html",
-           "comparison_html", "metric_chart_svg", "reproduce_html", "version_details_html"]
+__all__ = ["Column", "CompareView", "Grid", "ModelsBrowser", "RunsView", "champion_html",
+           "charts_html", "comparison_html", "metric_chart_svg", "reproduce_html",
+           "run_details_html", "version_details_html"]
 
 
 def __getattr__(name: str):

@@ -1,32 +1,38 @@
-"""The `%models` browser: models, one grid of the chosen model's versions, details,
-compare, restore, stage, card and reproduce (ipywidgets 8 + the anywidget `Grid`)."""
+"""The `%models` browser: a grid of models, one grid of the chosen model's versions,
+details, compare, restore, stage, card and reproduce; and a Runs tab (`runs.RunsView`)
+(ipywidgets 8 + the anywidget `Grid`)."""
 
 from __future__ import annotations
 
-import math
 import warnings
 from html import escape
 
-from ..htmlparts import BAD, FONT, note
-from .columns import model_label, models_table, version_columns, version_text
+from ..htmlparts import FONT, note
+from .columns import model_columns, model_label, model_text, version_columns, version_text
 from .compare import CompareView
 from .details import reproduce_html, version_details_html
 from .grid import Grid
+from .runs import RunsView
+from .status import StatusLine
+
+TABS = ("Models", "Runs")
 
 
-class ModelsBrowser:
-    """Browse a registry: search, models, a paged and sortable grid of versions with
-    checkboxes, version details, compare the selected versions, restore one into
-    `namespace`, change its stage, show its model card, reproduce it.
+class ModelsBrowser(StatusLine):
+    """Browse a registry: search, a grid of models (click one to focus it), a paged and
+    sortable grid of its versions with checkboxes, version details, compare the selected
+    versions, restore one into `namespace`, change its stage, show its model card,
+    reproduce it. The Runs tab (`runs`) lists the tracked runs, shows one and registers its
+    model.
 
-    Only one page of models and one page of versions (`page_size`) is ever rendered, so a
-    registry with thousands of versions opens at once. The selection (`grid.selected`, in
-    the order picked) survives paging and crosses models; the last version picked
-    (`focused`) is the one details, Restore, Stage, Card and Reproduce act on.
+    Only one page of models (`model_page_size`), of versions (`page_size`) and of runs is
+    ever rendered, so a registry with thousands of versions opens at once. The selection
+    (`grid.selected`, in the order picked) survives paging and crosses models; the last
+    version picked (`focused`) is the one details, Restore, Stage, Card and Reproduce act on.
     """
 
     def __init__(self, registry, namespace: dict | None = None, name: str | None = None,
-                 page_size: int = 50):
+                 page_size: int = 50, model_page_size: int = 8):
         import ipywidgets as w
 
         from ..records import STAGES
@@ -36,7 +42,6 @@ class ModelsBrowser:
         self.page_size = max(1, int(page_size))
         self.focused: str | None = None
         self.compare_view: CompareView | None = None
-        self.model_page = 0
         self._summaries = None
         self._updating = False
         self._versions: dict[str, list] = {}
@@ -46,13 +51,11 @@ class ModelsBrowser:
         self.title = w.HTML()
         self.search = w.Text(placeholder="Search names, tags, notes", continuous_update=True,
                              layout=w.Layout(width="320px"))
-        self.models_list = w.Select(options=[], rows=10, layout=w.Layout(width="100%"))
-        self.models_table = w.HTML()
-        self.model_prev = w.Button(description="◀", tooltip="previous models",
-                                   layout=w.Layout(width="40px"))
-        self.model_next = w.Button(description="▶", tooltip="next models",
-                                   layout=w.Layout(width="40px"))
-        self.model_page_label = w.Label()
+        self.models_grid = Grid(key=lambda s: s.name, search_text=model_text,
+                                page_size=model_page_size, noun="model", multiple=False,
+                                natural="updated_at")
+        self.models_table = w.HTML()  # the static snapshot's models (not shown live)
+        self.versions_title = w.HTML()
         self.grid = Grid(key=lambda v: v.ref, search_text=version_text,
                          page_size=self.page_size, noun="version")
         self.selection_label = w.HTML()
@@ -63,6 +66,7 @@ class ModelsBrowser:
         self.restore_as = w.Text(placeholder="as variable (optional)",
                                  layout=w.Layout(width="170px"))
         self.restore_button = w.Button(description="Restore", icon="download", disabled=True)
+        self.progress = w.Output()  # Restore's bar, for a large model
         self.stage_select = w.Dropdown(options=list(STAGES), value="staging",
                                        layout=w.Layout(width="110px"))
         self.stage_note = w.Text(placeholder="note (kept in the audit trail)",
@@ -76,11 +80,12 @@ class ModelsBrowser:
         self.reproduce_html = w.HTML()
         self.status = w.HTML()
         self.compare_area = w.VBox()
+        self.runs = RunsView(registry, on_registered=lambda v: self.refresh(select=v.name),
+                             page_size=self.page_size)
 
         self.search.observe(self._on_search, "value")
-        self.models_list.observe(self._on_model, "value")
-        self.model_prev.on_click(lambda _: self._turn_models(-1))
-        self.model_next.on_click(lambda _: self._turn_models(1))
+        self.models_grid.observe(self._on_model, "selected")
+        self.models_grid.observe(self._snapshot_models, ["rows", "selected"])
         self.grid.observe(self._on_select, "selected")
         self.clear_button.on_click(self._clear)
         self.compare_button.on_click(self._compare)
@@ -89,25 +94,42 @@ class ModelsBrowser:
         self.card_button.on_click(self._card)
         self.reproduce_button.on_click(self._reproduce)
 
-        # models_table is the static snapshot's list; live, the Select shows the same
-        left = w.VBox([self.models_list,
-                       w.HBox([self.model_prev, self.model_page_label, self.model_next])],
-                      layout=w.Layout(width="24%", min_width="180px"))
-        right = w.VBox([self.grid, w.HBox([self.compare_button, self.clear_button]),
-                        self.selection_label],
-                       layout=w.Layout(flex="1 1 0%", min_width="0", overflow="auto"))
         wrap = w.Layout(flex_flow="row wrap", align_items="center")
         actions = w.HBox([self.restore_button, self.restore_as, self.stage_select,
                           self.stage_note, self.stage_button, self.card_button,
                           self.reproduce_button], layout=wrap)
-        self.widget = w.VBox([self.title, self.search, w.HBox([left, right]), actions,
-                              self.status, self.reproduce_html, self.details,
-                              self.compare_area],
-                             layout=w.Layout(max_width="100%"))
+        models = w.VBox([self.search, self.models_grid, self.versions_title, self.grid,
+                         w.HBox([self.compare_button, self.clear_button]),
+                         self.selection_label, actions, self.progress, self.status,
+                         self.reproduce_html, self.details, self.compare_area],
+                        layout=w.Layout(max_width="100%"))
+        models.add_class("nbmodels-models")
+        self.models_grid.add_class("nbmodels-models-grid")
+        self.grid.add_class("nbmodels-versions-grid")
+        self.tabs = w.Tab(children=[models, self.runs.widget], titles=TABS)
+        self.tabs.observe(self._on_tab, "selected_index")
+        self.widget = w.VBox([self.title, self.tabs], layout=w.Layout(max_width="100%"))
         self.widget.add_class("nbmodels-browser")
         self.refresh(select=name)
 
     # ---- data --------------------------------------------------------------------------------
+
+    @property
+    def model(self) -> str | None:
+        """The model whose versions the grid shows (the one clicked in the models grid)."""
+        return self.models_grid.selected[0] if self.models_grid.selected else None
+
+    def focus_model(self, name: str) -> None:
+        """Show this model's versions (what clicking its row does)."""
+        self.models_grid.selected = [name]
+
+    def show_runs(self) -> None:
+        """Open the Runs tab (its runs are read the first time)."""
+        self.tabs.selected_index = TABS.index("Runs")
+
+    def _on_tab(self, change) -> None:
+        if change["new"] == TABS.index("Runs") and not self.runs.loaded:
+            self.runs.load()
 
     @property
     def selected(self) -> list[str]:
@@ -119,7 +141,8 @@ class ModelsBrowser:
         self._summaries = self.registry.list_models()
         self._versions.clear()
         self._search_index = None
-        self._show_models(keep=select or self.models_list.value)
+        self._show_models(keep=select or self.model)
+        self.runs.refresh()
 
     def model_versions(self, name: str) -> list:
         if name not in self._versions:
@@ -145,31 +168,25 @@ class ModelsBrowser:
         index = self._index()
         return [s for s in self._summaries if all(word in index[s.name] for word in query.split())]
 
-    # ---- models list ----------------------------------------------------------------------------
+    # ---- models ----------------------------------------------------------------------------
 
     def _show_models(self, keep: str | None = None) -> None:
+        """The matching models into their grid (the focused one kept, else the first), and
+        the focused model's versions into the versions grid."""
         models = self.matching_models()
-        pages = max(1, math.ceil(len(models) / self.page_size))
-        if keep is not None:
-            position = next((i for i, s in enumerate(models) if s.name == keep), None)
-            if position is not None:
-                self.model_page = position // self.page_size
-        self.model_page = min(self.model_page, pages - 1)
-        shown = models[self.model_page * self.page_size:(self.model_page + 1) * self.page_size]
         total = len(self._summaries)
         self.title.value = (
             f'<div style="{FONT}"><b>nbmodels</b> · {total} model(s) · '
             f'<span style="opacity: 0.7">{escape(str(self.registry.home))}</span></div>')
-        self.model_page_label.value = (f"{len(models)} of {total} models · page "
-                                       f"{self.model_page + 1}/{pages}")
-        self.model_prev.disabled = self.model_page == 0
-        self.model_next.disabled = self.model_page >= pages - 1
-        self.models_table.value = models_table(shown)
-        names = [s.name for s in shown]
-        self._updating = True  # our own change of the list is not the user's pick
+        grid = self.models_grid
+        self._updating = True  # our own change of the focus is not the user's pick
         try:
-            self.models_list.options = [(model_label(s), s.name) for s in shown]
-            self.models_list.value = keep if keep in names else (names[0] if names else None)
+            grid.set_items(models[::-1], model_columns())  # natural order: oldest update first
+            order = [s.name for s in grid.items]
+            focus = keep if keep in order else (grid.refs[0] if grid.refs else None)
+            if focus is not None:
+                grid.page = order.index(focus) // grid.page_size
+            grid.selected = [focus] if focus is not None else []
         finally:
             self._updating = False
         if not self._summaries:
@@ -178,12 +195,7 @@ class ModelsBrowser:
             self.status.value = self.models_table.value
         self._show_versions()
 
-    def _turn_models(self, step: int) -> None:
-        self.model_page = max(0, self.model_page + step)
-        self._show_models()
-
     def _on_search(self, _change) -> None:
-        self.model_page = 0
         query = self.search.value.strip().lower()
         self._matching_versions = None
         if query:
@@ -191,23 +203,28 @@ class ModelsBrowser:
                 v.ref for s in self.matching_models() if query not in s.name.lower()
                 for v in self.model_versions(s.name)
                 if all(word in version_text(v) for word in query.split())}
-        self._show_models(keep=self.models_list.value)
+        self._show_models(keep=self.model)
 
     def _on_model(self, _change) -> None:
         if not self._updating:
             self._show_versions()
+
+    def _snapshot_models(self, _change=None) -> None:
+        self.models_table.value = self.models_grid.html() or note("No model matches.")
 
     # ---- versions ------------------------------------------------------------------------------
 
     def _show_versions(self) -> None:
         """The shown model's versions into the grid; the search narrows them to the
         matching ones, unless the model matched by its name (or by nothing of a version)."""
-        name = self.models_list.value
+        name = self.model
         versions = self.model_versions(name) if name is not None else []
         query = ""
         if self._matching_versions and any(v.ref in self._matching_versions for v in versions):
             query = self.search.value.strip()
         self.grid.set_items(versions, version_columns(versions), query=query)
+        self.versions_title.value = (f'<div style="{FONT}; margin-top: 6px"><b>Versions of '
+                                     f'{escape(name)}</b></div>' if name else "")
         self._show_selection()
 
     # ---- selection, details ----------------------------------------------------------------------
@@ -265,21 +282,6 @@ class ModelsBrowser:
 
     # ---- actions -----------------------------------------------------------------------------------
 
-    def _say(self, message: str, error: bool = False) -> None:
-        color = f"color: {BAD}" if error else ""
-        self.status.value = f'<div style="{FONT}; {color}">{escape(message)}</div>'
-
-    def _attempt(self, action):
-        """`action()`, or None with its `NbModelsError` in the status line (a click handler
-        shows the user's mistakes rather than raising them)."""
-        from ..errors import NbModelsError
-
-        try:
-            return action()
-        except NbModelsError as exc:
-            self._say(str(exc), error=True)
-            return None
-
     def _compare(self, _button=None) -> None:
         if len(self.grid.selected) < 2:
             self._say("Tick two or more versions to compare.", error=True)
@@ -298,9 +300,13 @@ class ModelsBrowser:
         if wanted and not wanted.isidentifier():
             self._say(f"{wanted!r} is not a Python variable name", error=True)
             return
-        with warnings.catch_warnings(record=True) as caught:
+        from ..progress import Bar
+
+        self.progress.outputs = ()
+        with warnings.catch_warnings(record=True) as caught, \
+                Bar(f"restoring {self.focused}", output=self.progress) as bar:
             warnings.simplefilter("always")
-            restored = self._attempt(lambda: self.registry.restore(self.focused))
+            restored = self._attempt(lambda: self.registry.restore(self.focused, progress=bar))
         if restored is None:
             return
         name, obj = restored
@@ -353,13 +359,16 @@ class ModelsBrowser:
     # ---- output ------------------------------------------------------------------------------------
 
     def html(self) -> str:
-        """A static snapshot: the models table and the shown model's page of versions."""
-        name = self.models_list.value
-        return (f'<div class="nbmodels-browser" style="{FONT}">{self.title.value}'
-                f'{self.models_table.value}'
-                + (f"<div><b>{escape(name)}</b> · {escape(self.grid.page_label())}</div>"
-                   f"{self.grid.html()}" if name else "")
-                + "</div>")
+        """A static snapshot: the models table and the shown model's page of versions (or,
+        with the Runs tab open, the page of runs)."""
+        name = self.model
+        if self.tabs.selected_index == TABS.index("Runs"):
+            body = self.runs.html()
+        else:
+            body = self.models_table.value + (
+                f"<div><b>{escape(name)}</b> · {escape(self.grid.page_label())}</div>"
+                f"{self.grid.html()}" if name else "")
+        return f'<div class="nbmodels-browser" style="{FONT}">{self.title.value}{body}</div>'
 
     def text(self) -> str:
         lines = [f"nbmodels · {len(self._summaries)} model(s) · {self.registry.home}"]

@@ -1,9 +1,9 @@
-"""What the browser shows of models and versions: the grid's version columns, the model
-list's labels and table, the text a version is searched by."""
+"""What the browser shows of models and versions: the models grid's and the versions
+grid's columns, a model's one-line label, the text a version is searched by."""
 
 from __future__ import annotations
 
-from ..htmlparts import cell, note, short_time, table, text
+from ..htmlparts import short_time, text
 from .grid import Column
 
 METRIC_COLUMNS = 5  # metric columns in the grid: with the others, one line at 1280 px
@@ -40,14 +40,19 @@ def model_label(summary) -> str:
     return " · ".join(parts)
 
 
-def models_table(summaries: list) -> str:
-    if not summaries:
-        return note("No model matches.")
-    rows = [([cell(s.name), cell(s.versions), cell(s.latest_version),
-              cell(s.production_version),
-              cell(f"{s.key_metric} {text(s.key_metric_value)}" if s.key_metric else None)],
-             False) for s in summaries]
-    return table(["model", "versions", "latest", "production", "key metric"], rows)
+def model_columns() -> list[Column]:
+    """The models grid's columns; `updated_at` is the order `list_models` gives."""
+    return [Column("name", "model", lambda s: s.name),
+            Column("versions", "versions", lambda s: s.versions, numeric=True),
+            Column("latest_version", "latest", lambda s: s.latest_version),
+            Column("production_version", "production", lambda s: s.production_version),
+            Column("key_metric", "key metric", lambda s: f"{s.key_metric} "
+                   f"{text(s.key_metric_value)}" if s.key_metric else None),
+            Column("updated_at", "last updated", lambda s: short_time(s.updated_at))]
+
+
+def model_text(summary) -> str:
+    return f"{summary.name}\n{summary.description or ''}".lower()
 
 
 def version_text(version) -> str:

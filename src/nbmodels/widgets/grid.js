@@ -1,6 +1,9 @@
 // The nbmodels grid (anywidget front-end): a table of one page of rows sent by Python,
-// column headers that sort, a checkbox per row, paging. Cells are set with textContent:
+// column headers that sort, a checkbox per row (or, with `multiple` off, a radio button and
+// a click anywhere on the row to focus it), paging. Cells are set with textContent:
 // nothing a user typed (notes, tags) is ever parsed as HTML.
+
+let grids = 0; // a radio group name per grid on the page
 
 function make(tag, className, text) {
   const node = document.createElement(tag);
@@ -10,6 +13,7 @@ function make(tag, className, text) {
 }
 
 function render({ model, el }) {
+  const group = `nbm-grid-${++grids}`;
   const root = make('div', 'nbm-grid');
   const wrap = make('div', 'nbm-grid-wrap');
   const grid = make('table', 'nbm-grid-table');
@@ -32,6 +36,10 @@ function render({ model, el }) {
   prev.addEventListener('click', () => save({ page: Math.max(0, model.get('page') - 1) }));
   next.addEventListener('click', () => save({ page: Math.min(pages() - 1, model.get('page') + 1) }));
 
+  function focus(key) {
+    if (model.get('selected')[0] !== key) save({ selected: [key] });
+  }
+
   function toggle(keys, on) {
     const chosen = model.get('selected').filter(k => on || !keys.includes(k));
     if (on) for (const k of keys) if (!chosen.includes(k)) chosen.push(k);
@@ -42,7 +50,7 @@ function render({ model, el }) {
     if (model.get('sort_by') === column.key) {
       save({ descending: !model.get('descending') });
     } else {
-      save({ sort_by: column.key, descending: column.numeric || column.key === model.get('columns')[0].key });
+      save({ sort_by: column.key, descending: column.numeric || column.natural });
     }
   }
 
@@ -54,17 +62,25 @@ function render({ model, el }) {
     const arrow = model.get('descending') ? ' ▼' : ' ▲';
     const head = make('thead');
     const headRow = make('tr');
-    const all = make('input');
-    all.type = 'checkbox';
-    all.title = 'select this page';
-    all.setAttribute('aria-label', 'select every row on this page');
-    all.checked = rows.length > 0 && rows.every(r => chosen.has(r.key));
-    all.addEventListener('change', () => toggle(rows.map(r => r.key), all.checked));
+    const multiple = model.get('multiple');
     const first = make('th', 'nbm-grid-check');
-    first.append(all);
+    if (multiple) {
+      const all = make('input');
+      all.type = 'checkbox';
+      all.title = 'select this page';
+      all.setAttribute('aria-label', 'select every row on this page');
+      all.checked = rows.length > 0 && rows.every(r => chosen.has(r.key));
+      all.addEventListener('change', () => toggle(rows.map(r => r.key), all.checked));
+      first.append(all);
+    }
     headRow.append(first);
     for (const column of columns) {
       const th = make('th', column.numeric ? 'nbm-num' : '');
+      if (column.sortable === false) {
+        th.textContent = column.label;
+        headRow.append(th);
+        continue;
+      }
       const button = make('button', 'nbm-grid-sort', column.label + (column.key === sorted ? arrow : ''));
       button.title = `sort by ${column.label}`;
       th.setAttribute('aria-sort', column.key !== sorted ? 'none'
@@ -79,10 +95,17 @@ function render({ model, el }) {
       const tr = make('tr', chosen.has(row.key) ? 'nbm-selected' : undefined);
       tr.dataset.key = row.key;
       const box = make('input');
-      box.type = 'checkbox';
+      box.type = multiple ? 'checkbox' : 'radio';
       box.checked = chosen.has(row.key);
-      box.setAttribute('aria-label', `select ${row.key}`);
-      box.addEventListener('change', () => toggle([row.key], box.checked));
+      box.setAttribute('aria-label', `${multiple ? 'select' : 'open'} ${row.key}`);
+      if (multiple) {
+        box.addEventListener('change', () => toggle([row.key], box.checked));
+      } else {
+        box.name = group;
+        box.addEventListener('change', () => focus(row.key));
+        tr.classList.add('nbm-focusable');
+        tr.addEventListener('click', () => focus(row.key));
+      }
       const td = make('td', 'nbm-grid-check');
       td.append(box);
       tr.append(td);
@@ -114,7 +137,7 @@ function render({ model, el }) {
     if (all) all.checked = rows.length > 0 && rows.every(tr => chosen.has(tr.dataset.key));
   }
 
-  for (const name of ['rows', 'columns', 'sort_by', 'descending', 'total', 'page']) {
+  for (const name of ['rows', 'columns', 'sort_by', 'descending', 'total', 'page', 'multiple']) {
     model.on(`change:${name}`, draw);
   }
   model.on('change:selected', mark);
