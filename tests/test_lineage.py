@@ -277,3 +277,23 @@ def test_the_notebook_file_is_parsed_again_only_when_it_changed(tmp_path, monkey
     nbformat.write(nb, path)  # saved: larger, so re-read whatever the clock's resolution
     assert [c.source for c in slicing.notebook_cells(str(path))] == ["a = 1", "b = 2"]
     assert len(reads) == 2
+
+
+def test_a_tracked_cell_is_walked_once_for_tracking_and_lineage(shell, registry_home,
+                                                                monkeypatch):
+    from nbmodels.lineage import notes
+
+    run_cells(shell, "a = 1")
+    parsed = []
+    real_names_of = notes.names_of
+    monkeypatch.setattr(notes, "names_of",
+                        lambda source, *rest: parsed.append(source) or real_names_of(source, *rest))
+    with capture_output():
+        run_cells(shell, "%%track\nb = a + 1", "%%track\n%%time\nc = b * 2")
+    # only the untracked cell was parsed for its note (queued, in the background); each
+    # tracked cell's note came from the tracking core's walk
+    assert parsed == ["a = 1\n"]
+    lineage = Registry(registry_home).lineage(nbmodels.last_run().id)
+    # under %%time the note is of the body the magic ran, not of IPython's call of it
+    assert _sources(lineage) == ["a = 1", "%%track\nb = a + 1", "%%track\n%%time\nc = b * 2"]
+    assert lineage.cells[-1].binds == ("c",) and lineage.cells[-1].reads == ("b",)

@@ -20,6 +20,7 @@ from datetime import datetime, UTC
 from typing import Any, Callable
 
 from . import capture
+from .capture.cells import CellNames
 from .capture.environment import cached_git_info
 from .records import Lineage
 
@@ -48,6 +49,7 @@ class CellRecord:
     # the producing cells and flags (`nbmodels.lineage`), set by the surface that noted
     # the cells; its run_id is ignored (the run's is used)
     lineage: Lineage | None = None
+    names: CellNames | None = None  # the walk of the cell's Python (lineage reuses it)
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ class CellTracker:
             param_names=options.params, metric_names=options.metrics,
             logged_params=self.logged["params"], logged_metrics=self.logged["metrics"],
             error=f"{type(error).__name__}: {error}" if error is not None else None,
-            notebook=_relative(self.notebook, self.home),
+            notebook=_relative(self.notebook, self.home), names=names,
             git=self._git.result() if isinstance(self._git, Future) else self._git)
 
 

@@ -42,6 +42,23 @@ def test_git_info_in_a_repository(tmp_path):
     assert git_info(tmp_path)["branch"] is None
 
 
+def test_git_told_where_to_look_is_asked_not_second_guessed(tmp_path, monkeypatch):
+    import sys
+
+    from nbmodels.capture.environment import cached_git_info
+
+    # a state checked at once is trusted (not "racy"): the cache would answer
+    monkeypatch.setattr(sys.modules["nbmodels.capture.environment"], "_RACY_S", -60.0)
+    for name, branch in (("here", "main"), ("elsewhere", "other")):
+        (tmp_path / name).mkdir()
+        git(tmp_path / name, "init", "-q", "-b", branch)
+    assert git_info(tmp_path / "here")["branch"] == "main"
+    assert cached_git_info(tmp_path / "here")[0] is True
+    monkeypatch.setenv("GIT_DIR", str(tmp_path / "elsewhere" / ".git"))
+    assert cached_git_info(tmp_path / "here") == (False, None)  # git must run
+    assert git_info(tmp_path / "here")["branch"] == "other"
+
+
 def test_git_info_outside_a_repository(tmp_path, monkeypatch):
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
     assert git_info(tmp_path) is None

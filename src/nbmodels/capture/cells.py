@@ -18,7 +18,8 @@ import types
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from .walker import FIT_METHODS, CellWalker, ReadPath
+from .changes import ChangeWalker
+from .walker import FIT_METHODS, ReadPath
 
 __all__ = ["FIT_METHODS", "CellNames", "ReadPath", "Snapshot", "cell_inputs", "cell_names",
            "changed_names", "snapshot"]
@@ -37,7 +38,10 @@ class CellNames:
     - `always`: names bound by statements that run whenever the cell completes (not in a
       branch, loop or `try`);
     - `computed`: loop variables, counters incremented in a loop (`step += 1`), and values
-      read from a clock or a plot (`t0 = time.time()`, `lim = plt.axis()`): never params.
+      read from a clock or a plot (`t0 = time.time()`, `lim = plt.axis()`): never params;
+    - for lineage (`changes.ChangeWalker`): `flow`, every name bound at the top level (by
+      `def`, `class` and `import` too); `mutated`, names whose objects the top level changes
+      in place; `imported`, names bound by imports; `deleted`, names it `del`etes.
     """
 
     bound: frozenset[str] = frozenset()
@@ -47,6 +51,10 @@ class CellNames:
     read_paths: tuple[ReadPath, ...] = ()
     always: frozenset[str] = frozenset()
     computed: frozenset[str] = frozenset()
+    flow: frozenset[str] = frozenset()
+    mutated: frozenset[str] = frozenset()
+    imported: frozenset[str] = frozenset()
+    deleted: frozenset[str] = frozenset()
 
 
 @functools.lru_cache(maxsize=256)
@@ -60,14 +68,16 @@ def cell_names(source: str) -> CellNames:
     tree = _parse(source)
     if tree is None:
         return CellNames()
-    walker = CellWalker()
+    walker = ChangeWalker()
     for statement in tree.body:
         walker.visit(statement)
     return CellNames(
         bound=frozenset(walker.bound), read=frozenset(walker.read),
         fitted=frozenset(walker.fitted), read_first=frozenset(walker.read_first),
         read_paths=tuple(walker.paths.values()), always=frozenset(walker.always),
-        computed=frozenset(walker.computed),
+        computed=frozenset(walker.computed), flow=frozenset(walker.flow),
+        mutated=frozenset(walker.mutated), imported=frozenset(walker.imported),
+        deleted=frozenset(walker.deleted),
     )
 
 

@@ -20,25 +20,16 @@ Memory stays bounded two ways:
 
 from __future__ import annotations
 
-import ast
 import builtins
 import itertools
 import threading
 from collections import deque
 from dataclasses import dataclass, field
 
-from ..capture.cells import _parse
-from ..capture.walker import FIT_METHODS, CellWalker
+from ..capture.cells import CellNames, _parse
+from ..capture.changes import ChangeWalker
 
 MAX_NOTES = 10_000
-
-# Methods that change the object they are called on (lists, dicts, sets, pandas in place).
-MUTATING_METHODS = FIT_METHODS | frozenset({
-    "append", "extend", "insert", "update", "pop", "popitem", "remove", "clear", "sort",
-    "reverse", "setdefault", "add", "discard", "set_index_inplace", "load_state_dict",
-    "step", "zero_grad",
-})
-
 
 @dataclass(eq=False)
 class CellNote:
@@ -59,59 +50,15 @@ class CellNote:
     position: int = 0  # seq of this cell's (or source's) first run: its place, guessed
 
 
-class _LineageWalker(CellWalker):
-    """`CellWalker` that also sees objects changed in place at the cell's top level, and
-    skips what only tracking needs (values computed from clocks, data read paths): those
-    are most of the walk's cost."""
+class _LineageWalker(ChangeWalker):
+    """`ChangeWalker` without what only tracking needs (values computed from clocks, data
+    read paths): those are most of the walk's cost, and every untracked cell is walked."""
 
     def _note_computed(self, *args, **kwargs) -> None:
         pass
 
     def _add_path(self, *args) -> None:
         pass
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.mutated: set[str] = set()
-        self.imported: set[str] = set()
-
-    def visit_Import(self, node: ast.Import | ast.ImportFrom) -> None:
-        if not self.scopes:
-            self.imported.update((a.asname or a.name).split(".")[0] for a in node.names)
-        super().visit_Import(node)
-
-    visit_ImportFrom = visit_Import
-
-    def _bind_target(self, target: ast.AST) -> None:
-        if isinstance(target, (ast.Attribute, ast.Subscript)) and not self.scopes:
-            root = _root_name(target)
-            if root is not None:
-                self.mutated.add(root)
-        super()._bind_target(target)
-
-    def visit_Delete(self, node: ast.Delete) -> None:
-        for target in node.targets:
-            if isinstance(target, ast.Name):
-                self._bind(target.id)
-            elif not self.scopes and (root := _root_name(target)) is not None:
-                self.mutated.add(root)
-        self.generic_visit(node)
-
-    def visit_Call(self, node: ast.Call) -> None:
-        func = node.func
-        if isinstance(func, ast.Attribute) and not self.scopes:
-            inplace = any(k.arg == "inplace" and isinstance(k.value, ast.Constant)
-                          and k.value.value is True for k in node.keywords)
-            if (inplace or func.attr in MUTATING_METHODS) and \
-                    (root := _root_name(func.value)) is not None:
-                self.mutated.add(root)
-        super().visit_Call(node)
-
-
-def _root_name(node: ast.AST) -> str | None:
-    while isinstance(node, (ast.Attribute, ast.Subscript)):
-        node = node.value
-    return node.id if isinstance(node, ast.Name) else None
 
 
 def names_of(source: str, modules: frozenset[str] | set[str] = frozenset()
@@ -126,9 +73,21 @@ def names_of(source: str, modules: frozenset[str] | set[str] = frozenset()
     walker = _LineageWalker()
     for statement in tree.body:
         walker.visit(statement)
-    changed = walker.mutated - walker.imported - (set(modules) - walker.flow)
-    return (frozenset(walker.flow | changed), frozenset(walker.read_first),
-            frozenset(walker.imported))
+    return _binds_reads(walker.flow, walker.mutated, walker.deleted, walker.imported,
+                        walker.read_first, modules)
+
+
+def names_from(names: CellNames, modules: frozenset[str] | set[str] = frozenset()
+               ) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """`names_of` from the tracking core's walk of the same cell (no second parse)."""
+    return _binds_reads(names.flow, names.mutated, names.deleted, names.imported,
+                        names.read_first, modules)
+
+
+def _binds_reads(flow, mutated, deleted, imported, read_first, modules):
+    changed = set(mutated) - set(imported) - (set(modules) - set(flow))
+    return (frozenset(set(flow) | changed | set(deleted)), frozenset(read_first),
+            frozenset(imported))
 
 
 class CellNotes:
@@ -197,19 +156,21 @@ class CellNotes:
         return self.get(self._producers.get(name))
 
     def note(self, source: str, execution_count: int | None = None,
-             python: str | None = None, cell_id: str | None = None) -> CellNote:
+             python: str | None = None, cell_id: str | None = None,
+             names: CellNames | None = None) -> CellNote:
         """Note a cell that just ran, after the queued ones: `source` as typed, `python` as
-        IPython ran it (default: `source`), `cell_id` the notebook cell's id when known.
-        Returns the note (usable even when nothing keeps it)."""
+        IPython ran it (default: `source`), `cell_id` the notebook cell's id when known;
+        `names`: the tracking core's walk of the cell's Python, when it has one (then the
+        cell is not parsed again). Returns the note (usable even when nothing keeps it)."""
         with self._lock:
             self.flush()
-            return self._note_now(source, execution_count, python, cell_id)
+            return self._note_now(source, execution_count, python, cell_id, names)
 
     def _note_now(self, source: str, execution_count: int | None, python: str | None,
-                  cell_id: str | None) -> CellNote:
+                  cell_id: str | None, names: CellNames | None = None) -> CellNote:
         try:
-            binds, reads, imported = names_of(source if python is None else python,
-                                              self._modules)
+            binds, reads, imported = names_from(names, self._modules) if names is not None \
+                else names_of(source if python is None else python, self._modules)
         except Exception:  # noqa: BLE001  (RecursionError on a pathological cell)
             self.failures += 1
             binds = reads = imported = frozenset()

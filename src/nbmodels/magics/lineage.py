@@ -85,8 +85,9 @@ class LineageMagics(RegistryMagics):
 
     # ---- cell notes --------------------------------------------------------------------
 
-    def note_current(self, later: bool = False):
-        """Note the cell that ran last, once (`later`: queued, analysed in the background).
+    def note_current(self, later: bool = False, names=None):
+        """Note the cell that ran last, once (`later`: queued, analysed in the background;
+        `names`: the tracking core's `CellNames` of it, so that it is not parsed again).
         Its note, or None if it was noted already, was silent, never ran (a syntax error)
         or is queued."""
         result = self.shell.last_execution_result
@@ -107,15 +108,16 @@ class LineageMagics(RegistryMagics):
         if later:
             self.notes.note_later(*cell)
             return None
-        return self.notes.note(*cell)
+        return self.notes.note(*cell, names=names)
 
     def lineage_for(self, record, whole_cell: bool):
         """The lineage of a tracked cell about to be recorded (None when it cannot be
         made: the run is recorded without it, the cell is unaffected)."""
         try:
-            note = self.note_current() if whole_cell else None
+            note = self.note_current(names=record.names) if whole_cell else None
             if note is None:  # run_cell_magic("track", ...): the tracked code itself
-                note = self.notes.note(record.source, self.shell.execution_count)
+                note = self.notes.note(record.source, self.shell.execution_count,
+                                       names=record.names)
             path = capture.notebook_path(self.shell.user_ns, os.getcwd())
             return lineage_of(self.notes, note, self.shell.user_ns, notebook_cells(path))
         except Exception as exc:  # noqa: BLE001  a bug here must not lose the run
