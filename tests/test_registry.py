@@ -386,3 +386,35 @@ def test_log_metric_after_register_updates_the_version_too(registry, tabular):
     second = registry.register(again, "m")
     assert "metrics" not in second.bump_reason and "threshold" not in second.bump_reason, \
         second.bump_reason
+
+
+def test_a_model_is_described_once_its_bytes_are_written_not_while_it_is_pickled(
+        registry, tabular, monkeypatch):
+    """Pickling holds the GIL: describing the model (importance, params) at the same time
+    slows the save; it runs during the fsync instead, and its description is recorded."""
+    import time
+
+    from nbmodels import objects
+    from nbmodels.registry import recording
+    from sklearn.ensemble import RandomForestClassifier
+
+    frame, y = tabular
+    X = frame[["age", "income"]]
+    model = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
+    serialized, described_after = [], []
+    real_serialize, real_describe = objects._serialize, recording._model_data
+
+    def slow_serialize(*args):
+        time.sleep(0.2)  # a long pickling: a description started with it would run now
+        result = real_serialize(*args)
+        serialized.append(True)
+        return result
+
+    monkeypatch.setattr(objects, "_serialize", slow_serialize)
+    monkeypatch.setattr(recording, "_model_data",
+                        lambda m: described_after.append(bool(serialized)) or real_describe(m))
+    record_fit(registry, model, "model = RandomForestClassifier().fit(X, y)")
+    assert described_after == [True]
+    model_row = registry.last_run().variable("model")
+    assert model_row.object_hash is not None
+    assert set(model_row.data["importance"]) == {"age", "income"}

@@ -23,7 +23,7 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import blake3
 
@@ -101,14 +101,17 @@ class ObjectStore:
             return False
 
     def put(self, obj: Any, serializer: str = DEFAULT_SERIALIZER, max_bytes: int | None = None,
-            timeout_s: float | None = DEFAULT_TIMEOUT_S, progress=None) -> StoredObject:
+            timeout_s: float | None = DEFAULT_TIMEOUT_S, progress=None,
+            on_written: Callable[[], Any] | None = None) -> StoredObject:
         """Serialize `obj` once, hashing exactly the bytes written; store them unless they
         are already stored intact.
 
         Raises `UnstorableObject` (with a reason) when `obj` does not serialize, is over
         `max_bytes` (checked on what arrays report before anything is copied, then while
         streaming) or takes longer than `timeout_s` seconds to serialize; nothing is left
-        behind then. `progress(bytes written, bytes expected)` is told as it streams.
+        behind then. `progress(bytes written, bytes expected)` is told as it streams;
+        `on_written()` is called once every byte is written, before the wait for the disk
+        (fsync), which leaves the interpreter free for other work.
         """
         if max_bytes is not None and size_hint(obj) > max_bytes:
             raise UnstorableObject(_over_limit(max_bytes))
@@ -120,6 +123,8 @@ class ObjectStore:
             os.fchmod(handle, self.file_mode())  # mkstemp makes 0600: readable by us alone
             recorded = _serialize(obj, writer, serializer, timeout_s, temp_name)
             stored = StoredObject(writer.digest(), writer.size, recorded, False, obj)
+            if on_written is not None:
+                on_written()
             return self._publish(handle, Path(temp_name), stored)
         finally:
             if not writer.abandoned:  # an abandoned serializer closes its own file

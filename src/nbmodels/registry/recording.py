@@ -93,17 +93,23 @@ class RecordingMixin:
         except Exception as exc:  # noqa: BLE001
             row["reason"] = f"not captured: {type(exc).__name__}: {exc}"
             return row
-        # A model is described (importance walks every tree) while its bytes are written
-        # and fsynced, which release the GIL: the description costs little wall time then.
-        description = _background().submit(_model_data, value) if role == "model" else None
         reuse = summary.fingerprint if summary is not None and summary.complete else None
         if summary is not None:
             row["data"] = encode_json(_summary_dict(summary))
             row["fingerprint"] = reuse
-        self._store_safely(row, value, max_bytes, reuse)
-        if description is not None:
+        # A model is described (importance walks every tree) while its file is fsynced,
+        # which leaves the GIL free: not while it is pickled, which holds the GIL.
+        description = []
+
+        def describe() -> None:
+            description.append(_background().submit(_model_data, value))
+
+        self._store_safely(row, value, max_bytes, reuse, describe if role == "model" else None)
+        if role == "model":
+            if not description:  # nothing was written (stored already, or unstorable)
+                describe()
             try:
-                row["data"] = description.result()
+                row["data"] = description[0].result()
             except Exception as exc:  # noqa: BLE001  its file, if written, is left to gc
                 row.update(reason=f"not captured: {type(exc).__name__}: {exc}",
                            object_hash=None, stored=None, size=None)

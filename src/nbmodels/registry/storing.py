@@ -17,18 +17,19 @@ class StoringMixin:
     """Object storage for `Registry` (all private: runs and `register` call it)."""
 
     def _store_safely(self, row: dict, value: Any, max_bytes: int | None,
-                      fingerprint: str | None) -> None:
+                      fingerprint: str | None, on_written=None) -> None:
         """`_store_into`, and whatever else storing one value raises (a hostile
         `__getattribute__` met before pickling) becomes that value's reason."""
         try:
-            self._store_into(row, value, max_bytes, fingerprint)
+            self._store_into(row, value, max_bytes, fingerprint, on_written)
         except Exception as exc:  # noqa: BLE001  one value never loses the run
             row["reason"] = f"not captured: {type(exc).__name__}: {exc}"
 
     def _store_into(self, row: dict, value: Any, max_bytes: int | None,
-                    fingerprint: str | None) -> None:
+                    fingerprint: str | None, on_written=None) -> None:
         """Store `value` (or reuse the object already holding this data fingerprint) and
-        note the object in `row`, or the reason it could not be stored."""
+        note the object in `row`, or the reason it could not be stored. `on_written()`:
+        see `ObjectStore.put` (not called when nothing is written)."""
         # The same data bound and read by one cell (`obj = big`) is serialized once.
         stored = self._run_objects.get(fingerprint) if fingerprint else None
         if stored is None and fingerprint:
@@ -39,7 +40,7 @@ class StoringMixin:
             try:
                 stored = self.objects.put(value, self._run_format(row, value),
                                           max_bytes=max_bytes, timeout_s=self.capture_timeout_s,
-                                          progress=progress)
+                                          progress=progress, on_written=on_written)
             except UnstorableObject as exc:
                 row["reason"] = exc.reason
                 return
