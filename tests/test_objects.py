@@ -153,6 +153,26 @@ def test_a_value_whose_pickling_blocks_is_abandoned_after_the_timeout(store):
         value.release.set()
 
 
+class _NotesThread:
+    """Pickles as an empty dict, noting the thread that pickled it."""
+
+    def __init__(self, seen: list):
+        self.seen = seen
+
+    def __reduce__(self):
+        self.seen.append(threading.current_thread())
+        return (dict, ())
+
+
+def test_one_idle_serializer_thread_serves_one_save_after_another(store):
+    seen: list = []
+    existing = set(threading.enumerate())
+    for round_ in range(3):
+        store.put([round_, _NotesThread(seen)])
+    assert len(seen) == 3 and len(set(seen) - existing) <= 1  # no new thread per save
+    assert all(thread is not threading.current_thread() and thread.daemon for thread in seen)
+
+
 @pytest.mark.parametrize("kind", ["memmap", "strided"])
 def test_an_array_over_the_limit_is_refused_before_it_is_copied(store, tmp_path, kind):
     if kind == "memmap":

@@ -418,3 +418,25 @@ def test_a_model_is_described_once_its_bytes_are_written_not_while_it_is_pickled
     model_row = registry.last_run().variable("model")
     assert model_row.object_hash is not None
     assert set(model_row.data["importance"]) == {"age", "income"}
+
+
+def test_register_of_the_bytes_a_run_just_stored_reuses_its_described_params(
+        registry, tabular, monkeypatch):
+    from nbmodels import facts
+    from sklearn.linear_model import LogisticRegression
+
+    frame, y = tabular
+    model = LogisticRegression(C=0.5).fit(frame[["age", "income"]], y)
+    record_fit(registry, model, "model = LogisticRegression(C=0.5).fit(X, y)")
+    stored = registry.last_run().variable("model")
+    read_from_model = []
+    real = facts.capture.model_params
+    monkeypatch.setattr(facts.capture, "model_params",
+                        lambda m: read_from_model.append(m) or real(m))
+    version = registry.register(model, "m", stored_as=stored.object_hash)
+    assert read_from_model == []  # the run's description was used
+    row = registry.store.one("SELECT facts FROM versions WHERE name = ? AND version = ?",
+                             [version.name, version.version])
+    assert row["facts"]["params"]["C"] == 0.5 == stored.data["params"]["C"]
+    registry.register(LogisticRegression(C=2.0).fit(frame[["age", "income"]], y), "m")
+    assert len(read_from_model) == 1  # a live object is read

@@ -29,10 +29,12 @@ FACTS_VERSION = 2
 _BOOSTER_SECTIONS = (("gradient_booster", "tree_train_param"), ("learner_train_param",))
 
 
-def version_facts(obj: Any, run: Run | None) -> dict:
+def version_facts(obj: Any, run: Run | None, model_params: dict | None = None) -> dict:
     """The facts `infer_bump` compares. Keys starting with `_` are for this registration
-    only (comparing with versions stored before facts had `facts_version`), not stored."""
-    params = hyperparameters(obj)
+    only (comparing with versions stored before facts had `facts_version`), not stored.
+    `model_params`: `capture.model_params(obj)` when already known (the run that stored
+    these very bytes recorded them), so that they are not read from `obj` again."""
+    params = hyperparameters(obj, model_params)
     data = training_data(run) if run is not None else None
     return {
         "facts_version": FACTS_VERSION,
@@ -60,10 +62,11 @@ def stored_facts(facts: dict) -> dict:
 
 # ---- the model object -------------------------------------------------------------------
 
-def hyperparameters(obj: Any) -> dict:
-    """The model's own hyperparameters: `capture.model_params`, and for an XGBoost
-    Booster (which has no `get_params`) its training config, rounds and eval metric."""
-    params = capture.model_params(obj)
+def hyperparameters(obj: Any, model_params: dict | None = None) -> dict:
+    """The model's own hyperparameters: `capture.model_params` (or `model_params`, when
+    known), and for an XGBoost Booster (which has no `get_params`) its training config,
+    rounds and eval metric."""
+    params = capture.model_params(obj) if model_params is None else model_params
     if _is(obj, "xgboost", "Booster"):
         params = {**_booster_params(obj), **params}
     return params

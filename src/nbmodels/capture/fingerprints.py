@@ -114,9 +114,10 @@ def frame_fingerprint(frame: Any) -> str:
 
     hasher = new_hasher()
     dtypes = list(frame.dtypes)
+    dtype_names = {dtype: str(dtype) for dtype in set(dtypes)}  # str(dtype) costs ~15 µs
     hasher.update(header(
         "DataFrame", list(frame.shape),
-        [[*label(name), str(dtype)] for name, dtype in zip(frame.columns, dtypes)],
+        [[*label(name), dtype_names[dtype]] for name, dtype in zip(frame.columns, dtypes)],
     ))
     hash_index(hasher, frame.index)
     if dtypes and all(dtype == dtypes[0] for dtype in dtypes) and _has_raw_dtype(dtypes[0]):

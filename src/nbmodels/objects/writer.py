@@ -171,6 +171,7 @@ def dump_bounded(dump: Callable[[], None], writer: HashingWriter, timeout_s: flo
         return
     state = {"done": False, "error": None}
     lock = threading.Lock()
+    finished = threading.Event()
 
     def run() -> None:
         try:
@@ -185,10 +186,9 @@ def dump_bounded(dump: Callable[[], None], writer: HashingWriter, timeout_s: flo
                 writer.abort()
                 os.close(writer.fd)
 
-    thread = threading.Thread(target=run, name="nbmodels-serializer", daemon=True)
-    thread.start()
+    _SerializerThread.run_soon(run, finished.set)
     try:
-        thread.join(timeout_s)
+        finished.wait(timeout_s)
     finally:  # also on KeyboardInterrupt while waiting
         with lock:
             if not state["done"]:
@@ -225,3 +225,33 @@ def size_hint(obj: Any, depth: int = 2) -> int:
         items = obj.values() if isinstance(obj, dict) else obj
         return sum(size_hint(item, depth - 1) for item in items)
     return 0
+
+
+class _SerializerThread:
+    """A daemon thread that runs serializers one after another, kept idle between saves:
+    starting a thread costs about a millisecond here, as much as saving a small model. A
+    thread stuck in an abandoned serializer is not idle, so it is never handed another;
+    daemon, so that it never holds up the kernel's exit."""
+
+    _idle: list[_SerializerThread] = []
+    _lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name="nbmodels-serializer", daemon=True).start()
+
+    @classmethod
+    def run_soon(cls, task: Callable[[], None], then: Callable[[], None]) -> None:
+        """Run `task` in an idle serializer thread (a new one when none is idle), then
+        `then()` once that thread is idle again (so the next save finds it idle)."""
+        with cls._lock:
+            worker = cls._idle.pop() if cls._idle else None
+        (worker or cls())._tasks.put((task, then))
+
+    def _serve(self) -> None:
+        while True:
+            task, then = self._tasks.get()
+            task()  # it reports its own errors (see `dump_bounded`)
+            with self._lock:
+                self._idle.append(self)
+            then()

@@ -54,11 +54,16 @@ class RegisteringMixin:
         stored = self._known_object(stored_as, obj) if stored_as else None
         if stored is not None and formats.base(stored.serializer) != fmt:
             stored = None  # stored by the run in another format
+        reused = stored is not None
         stored = stored or self.objects.put(obj, fmt, timeout_s=self.capture_timeout_s,
                                             progress=progress)
         run = self._lineage_run(stored.hash, run_id)
-        facts = version_facts(obj, run)
-        params = run.params if run else capture.model_params(obj)
+        # the run described these very bytes, unchanged since (`stored_as`); else read once
+        described = _described_params(run, stored.hash) if reused else None
+        if described is None and run is None:
+            described = capture.model_params(obj)
+        facts = version_facts(obj, run, described)
+        params = run.params if run else described
         metrics = run.metrics if run else {}
         # outside the transaction, which holds the lock; a run that captured these bytes
         # already computed it (a forest's takes milliseconds)
@@ -143,6 +148,15 @@ class RegisteringMixin:
         self.store.insert("transitions", [{
             "name": name, "version": version, "from_stage": from_stage, "to_stage": to_stage,
             "user": current_user(), "at": at, "note": note, "uid": uuid.uuid4().hex}])
+
+
+def _described_params(run: Run | None, object_hash: str) -> dict | None:
+    """The model params the run recorded for the model it stored as `object_hash`."""
+    for variable in run.variables if run is not None else ():
+        if variable.object_hash == object_hash and isinstance(variable.data, dict) \
+                and isinstance(variable.data.get("params"), dict):
+            return variable.data["params"]
+    return None
 
 
 def _check_register_args(version: str | None, bump: str | None, stage: str | None) -> None:
