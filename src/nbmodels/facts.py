@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from typing import Any
 
 from . import capture
@@ -207,10 +208,16 @@ def _dataset(fingerprint: str, schema: dict) -> dict:
     return {"fingerprint": fingerprint, "schema": schema or {}, "rows": shape[0]}
 
 
+# a call of one of FIT_METHODS, as a method (`.fit(`) or a function (`train(`), as text
+_FIT_CALL = re.compile(rf"\b(?:{'|'.join(sorted(capture.FIT_METHODS))})\s*\(")
+
+
 def training_names(source: str) -> set[str] | None:
     """Names the cell's `fit`/`train` calls read, with every name the cell derived them
     from (`X_tr, y_tr = X[:n], y[:n]` then `fit(X_tr, y_tr)` gives X_tr, y_tr, X, y, n);
     None when the cell makes no such call or is not Python (then all its data counts)."""
+    if not _FIT_CALL.search(source):  # most cells: no need to parse one
+        return None
     lines = ["" if line.lstrip().startswith(("%", "!")) else line
              for line in source.splitlines()]  # IPython magics and shell lines
     try:
