@@ -122,10 +122,16 @@ def interleave(cases: dict[str, Callable[[], float]], repeat: int, warmup: int =
     """Run every case once per round, `warmup` uncounted rounds then `repeat` counted ones.
 
     A case returns the seconds of the operation it measures (so its own preparation, e.g.
-    fitting a fresh model, is not counted)."""
+    fitting a fresh model, is not counted). Each round starts one case later than the one
+    before: what a heavy case leaves behind (MLflow's default `log_model` runs ~9 s and
+    leaves garbage and threads) falls on every case in turn, not always on the one after it.
+    """
     samples: dict[str, list[float]] = {name: [] for name in cases}
+    names = list(cases)
     for round_ in range(warmup + repeat):
-        for name, case in cases.items():
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            case = cases[name]
             gc.collect()
             elapsed = case()
             if round_ >= warmup:
