@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from typing import Any, Collection
@@ -31,6 +32,7 @@ _NOT_METRIC_WORDS = frozenset({
 })
 
 
+_PLAIN_SCALARS = frozenset({int, float, bool, str, type(None)})
 _CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
@@ -48,6 +50,10 @@ def role_of(name: str, value: Any, params: Collection[str] = (), metrics: Collec
         return "param"
     if name in metrics:
         return "metric"
+    if type(value) in _PLAIN_SCALARS:  # most of a cell's names: no model or data to look for
+        if is_real_number(value) and is_metric_name(name):
+            return "metric"
+        return "param" if name not in computed and is_param_value(value) else "other"
     try:
         if is_model(value):
             return "model"
@@ -62,6 +68,7 @@ def role_of(name: str, value: Any, params: Collection[str] = (), metrics: Collec
     return "other"
 
 
+@functools.lru_cache(maxsize=4096)  # a notebook's names recur from run to run
 def is_metric_name(name: str) -> bool:
     """Whether `name` looks like a metric: a metric word as the whole name or one of its parts.
 
