@@ -69,6 +69,20 @@ def test_find_runs_on_a_registry_not_yet_made_is_empty(registry):
     assert not registry.home.exists()
 
 
+def test_run_products_are_read_for_a_whole_page_at_once(registry):
+    ids = sweep(registry, 3)
+    registry.register_run(ids[0], "m")
+    registry.register_run(ids[2], "m")
+    products = registry.run_products(ids)
+    assert products[ids[0]].models == (("model", "sklearn.linear_model._logistic."
+                                        "LogisticRegression"),)
+    assert [products[i].versions for i in ids] == [("m@1.0.0",), (), ("m@1.1.0",)]
+    for run_id in ids:  # what reading each run would give
+        run = registry.run(run_id)
+        assert products[run_id].models == tuple((v.name, v.type) for v in run.models)
+        assert products[run_id].versions == tuple(v.ref for v in registry.run_versions(run_id))
+
+
 def test_register_run_stores_no_new_bytes_and_links_the_run(registry):
     [run_id] = sweep(registry, 1)
     objects = registry.store.one("SELECT count(*) AS n FROM objects")["n"]

@@ -35,6 +35,15 @@ class RunsPage(_Record):
 
 
 @dataclass(frozen=True)
+class RunProducts(_Record):
+    """What a run produced: its captured models as `(variable, type)` and the REFs of the
+    versions registered from it (oldest first per model)."""
+
+    models: tuple[tuple[str, str], ...] = ()
+    versions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class MetricStanding(_Record):
     """One metric of a version beside the production version's: `verdict` is `better`,
     `worse`, `same`, or empty when either value is not a finite number."""
@@ -100,6 +109,23 @@ class BrowsingMixin:
             "SELECT DISTINCT j.key AS key FROM (SELECT metrics FROM runs "
             f"{where} ORDER BY id DESC LIMIT {_METRIC_NAMES_FROM}) AS recent, "
             "json_each(recent.metrics) AS j ORDER BY j.key", params)]
+
+    def run_products(self, run_ids: Iterable[str]) -> dict[str, RunProducts]:
+        """For each of `run_ids` (full ids, a page of `find_runs`): the models it captured
+        and the versions registered from it, in two queries for the whole page."""
+        ids = list(run_ids)
+        found = {run_id: ([], []) for run_id in ids}
+        marks = ", ".join("?" * len(ids))
+        for row in self.store.rows(
+                f"SELECT run_id, name, type FROM variables WHERE run_id IN ({marks}) "
+                "AND role = 'model' AND reason IS NULL ORDER BY run_id, name", ids):
+            found[row[0]][0].append((row[1], row[2]))
+        for row in self.store.rows(
+                f"SELECT run_id, name, version FROM versions WHERE run_id IN ({marks}) "
+                "ORDER BY run_id, name, major, minor, patch", ids):
+            found[row[0]][1].append(f"{row[1]}@{row[2]}")
+        return {run_id: RunProducts(tuple(models), tuple(refs))
+                for run_id, (models, refs) in found.items()}
 
     def run_versions(self, run_id: str) -> list[ModelVersion]:
         """The versions registered from a run (id or prefix), oldest first."""

@@ -117,12 +117,10 @@ class RunsView(StatusLine):
             f"{sort_by} {'DESC' if descending else 'ASC'}"
         page = self.registry.find_runs(self.experiment.value or None, query.strip() or None,
                                        order, limit=limit, offset=offset)
-        return [self._row(run) for run in page.runs], page.total
-
-    def _row(self, run) -> RunRow:
-        full = self.registry.run(run.id)  # a page's runs come without their variables
-        models = tuple((v.name, v.type.rsplit(".", 1)[-1]) for v in full.models)
-        return RunRow(run, models, tuple(v.ref for v in self.registry.run_versions(run.id)))
+        products = self.registry.run_products(run.id for run in page.runs)
+        return [RunRow(run, tuple((name, kind.rsplit(".", 1)[-1])
+                                  for name, kind in products[run.id].models),
+                       products[run.id].versions) for run in page.runs], page.total
 
     def _on_search(self, _change) -> None:
         if self.loaded:
