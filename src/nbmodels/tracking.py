@@ -50,6 +50,7 @@ class CellRecord:
     # the cells; its run_id is ignored (the run's is used)
     lineage: Lineage | None = None
     names: CellNames | None = None  # the walk of the cell's Python (lineage reuses it)
+    notebook_file: str | None = None  # the notebook's absolute path (lineage reads it)
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class CellTracker:
             logged_params=self.logged["params"], logged_metrics=self.logged["metrics"],
             error=f"{type(error).__name__}: {error}" if error is not None else None,
             notebook=_relative(self.notebook, self.home), names=names,
+            notebook_file=self.notebook,
             git=self._git.result() if isinstance(self._git, Future) else self._git)
 
 

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import warnings
 
@@ -20,7 +19,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from .. import api, capture, render
+from .. import api, render
 from ..errors import NbModelsWarning
 from ..lineage import CellNotes, fits_model, lineage_of, notebook_cells
 from . import track
@@ -118,8 +117,8 @@ class LineageMagics(RegistryMagics):
             if note is None:  # run_cell_magic("track", ...): the tracked code itself
                 note = self.notes.note(record.source, self.shell.execution_count,
                                        names=record.names)
-            path = capture.notebook_path(self.shell.user_ns, os.getcwd())
-            return lineage_of(self.notes, note, self.shell.user_ns, notebook_cells(path))
+            return lineage_of(self.notes, note, self.shell.user_ns,
+                              notebook_cells(record.notebook_file))
         except Exception as exc:  # noqa: BLE001  a bug here must not lose the run
             warnings.warn(f"nbmodels could not make this run's lineage: "
                           f"{type(exc).__name__}: {exc}", NbModelsWarning, stacklevel=2)
