@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import sqlite3
+import threading
 from pathlib import Path
 
 import nbformat
@@ -279,19 +280,36 @@ def test_the_notebook_file_is_parsed_again_only_when_it_changed(tmp_path, monkey
     assert len(reads) == 2
 
 
+def test_cells_are_parsed_on_the_kernel_thread_only(shell, registry_home, monkeypatch):
+    """`ast.parse` in a second thread while IPython parses the next cell can fail either
+    one with `SystemError: AST constructor recursion depth mismatch` (CPython gh-106905,
+    seen in CI): the notes' worker walks trees, it never parses."""
+    import ast
+
+    parsed_on = []
+    real_parse = ast.parse
+    monkeypatch.setattr(ast, "parse", lambda *args, **kwargs: parsed_on.append(
+        threading.current_thread().name) or real_parse(*args, **kwargs))
+    with capture_output():
+        run_cells(shell, "a = 1", "b = a + 1", "for i in range(3):\n    c = b * i",
+                  "%%track\nd = c + 1")
+    lineage = Registry(registry_home).lineage(nbmodels.last_run().id)
+    assert _sources(lineage) == ["a = 1", "b = a + 1", "for i in range(3):\n    c = b * i",
+                                 "%%track\nd = c + 1"]
+    assert parsed_on and set(parsed_on) == {threading.main_thread().name}
+
+
 def test_a_tracked_cell_is_walked_once_for_tracking_and_lineage(shell, registry_home,
                                                                 monkeypatch):
     from nbmodels.lineage import notes
 
-    run_cells(shell, "a = 1")
     parsed = []
-    real_names_of = notes.names_of
-    monkeypatch.setattr(notes, "names_of",
-                        lambda source, *rest: parsed.append(source) or real_names_of(source, *rest))
+    real_parse = notes._parse
+    monkeypatch.setattr(notes, "_parse", lambda source: parsed.append(source) or real_parse(source))
     with capture_output():
-        run_cells(shell, "%%track\nb = a + 1", "%%track\n%%time\nc = b * 2")
-    # only the untracked cell was parsed for its note (queued, in the background); each
-    # tracked cell's note came from the tracking core's walk
+        run_cells(shell, "a = 1", "%%track\nb = a + 1", "%%track\n%%time\nc = b * 2")
+    # only the untracked cell was parsed for its note; each tracked cell's note came from
+    # the tracking core's walk
     assert parsed == ["a = 1\n"]
     lineage = Registry(registry_home).lineage(nbmodels.last_run().id)
     # under %%time the note is of the body the magic ran, not of IPython's call of it

@@ -5,10 +5,13 @@ read). A note keeps, for each name it read, the note that produced that name whe
 (`deps`), so the lineage of a later run is a walk over these links. Nothing is hashed or
 serialized; nothing is stored until a run asks for its lineage.
 
-Noting costs the cell a queue append: the parse and the walk of its AST run in a
-background thread, in execution order, and anything that reads the notes (`note`, `get`,
-`producer`, `len`) first finishes what is queued, so a lineage always sees every cell
-before it.
+Noting costs the cell a queue append: the walk of its AST runs in a background thread, in
+execution order, and anything that reads the notes (`note`, `get`, `producer`, `len`) first
+finishes what is queued, so a lineage always sees every cell before it. The worker never
+parses: on CPython 3.11 an `ast.parse` in one thread while another thread parses (IPython,
+the next cell) can fail either one with `SystemError: AST constructor recursion depth
+mismatch` (CPython gh-106905), so a cell is parsed by the thread that queues it (the
+kernel's, between two cells).
 
 Memory stays bounded two ways:
 - a note lives only while something points at it: it is the latest producer of a name, or
@@ -20,6 +23,7 @@ Memory stays bounded two ways:
 
 from __future__ import annotations
 
+import ast
 import builtins
 import itertools
 import threading
@@ -30,6 +34,7 @@ from ..capture.cells import CellNames, _parse
 from ..capture.changes import ChangeWalker
 
 MAX_NOTES = 10_000
+_PARSE = object()  # `_note_now` without a tree: parse the source
 
 @dataclass(eq=False)
 class CellNote:
@@ -67,7 +72,12 @@ def names_of(source: str, modules: frozenset[str] | set[str] = frozenset()
     (builtins not yet removed). `modules`: names known to hold modules, whose method calls
     (`xgb.train(...)`) change no object of the notebook. A source that does not parse
     binds and reads nothing."""
-    tree = _parse(source)
+    return names_in(_parse(source), modules)
+
+
+def names_in(tree: ast.Module | None, modules: frozenset[str] | set[str] = frozenset()
+             ) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """`names_of` a parsed cell (None: one that does not parse)."""
     if tree is None:
         return frozenset(), frozenset(), frozenset()
     walker = _LineageWalker()
@@ -107,8 +117,10 @@ class CellNotes:
 
     def note_later(self, source: str, execution_count: int | None = None,
                    python: str | None = None, cell_id: str | None = None) -> None:
-        """Queue a cell that just ran (as `note` takes it): analysed in the background."""
-        self._pending.append((source, execution_count, python, cell_id))
+        """Queue a cell that just ran (as `note` takes it): parsed now, walked in the
+        background."""
+        tree = _parse(source if python is None else python)
+        self._pending.append((source, execution_count, python, cell_id, None, tree))
         if self._worker is None:
             self._worker = threading.Thread(target=self._work, name="nbmodels-notes",
                                             daemon=True)
@@ -167,10 +179,16 @@ class CellNotes:
             return self._note_now(source, execution_count, python, cell_id, names)
 
     def _note_now(self, source: str, execution_count: int | None, python: str | None,
-                  cell_id: str | None, names: CellNames | None = None) -> CellNote:
+                  cell_id: str | None, names: CellNames | None = None,
+                  tree: ast.Module | None | object = _PARSE) -> CellNote:
         try:
-            binds, reads, imported = names_from(names, self._modules) if names is not None \
-                else names_of(source if python is None else python, self._modules)
+            if names is not None:
+                binds, reads, imported = names_from(names, self._modules)
+            elif tree is _PARSE:
+                binds, reads, imported = names_of(source if python is None else python,
+                                                  self._modules)
+            else:
+                binds, reads, imported = names_in(tree, self._modules)
         except Exception:  # noqa: BLE001  (RecursionError on a pathological cell)
             self.failures += 1
             binds = reads = imported = frozenset()
