@@ -27,9 +27,13 @@ _SPELLED = {"NaN": '{"$float": "NaN"}', "Infinity": "1e999", "-Infinity": "-1e99
 _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
 
 
+# one encoder for every call: `json.dumps(value, default=str)` builds a new one each time
+_ENCODER = json.JSONEncoder(default=str)
+
+
 def encode_json(value: Any) -> str:
     """`value` as JSON text SQLite's JSON functions accept, non-finite floats included."""
-    text = json.dumps(value, default=str)
+    text = _ENCODER.encode(value)
     if "NaN" in text or "Infinity" in text:  # else no token to rewrite (the common case)
         text = _TOKENS.sub(_spell, text)
     return text

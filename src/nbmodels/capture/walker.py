@@ -308,10 +308,10 @@ class CellWalker(ast.NodeVisitor):
     # ---- computed values -----------------------------------------------------------
 
     def _note_computed(self, targets: list[ast.AST], value: ast.AST, augmented: bool = False) -> None:
-        if self.scopes:
-            return
+        if self.scopes or (isinstance(value, ast.Constant) and not (augmented and self.loops)):
+            return  # a constant reads no clock and no timer
         names = set().union(*(_target_names(target) for target in targets))
-        if _reads_clock_or_plot(value) or _names_in(value) & self.timers:
+        if _reads_clock_or_plot(value) or (self.timers and _names_in(value) & self.timers):
             self.timers |= names  # `elapsed = time.time() - t0` is a timer reading too
             self.computed |= names
         elif augmented and self.loops:  # `step += 1` in a loop counts, it sets nothing
@@ -343,6 +343,8 @@ def _key_text(key: Any) -> str:
 
 
 def _target_names(target: ast.AST) -> set[str]:
+    if isinstance(target, ast.Name):
+        return {target.id}
     return {node.id for node in ast.walk(target) if isinstance(node, ast.Name)}
 
 
