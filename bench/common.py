@@ -128,15 +128,63 @@ def interleave(cases: dict[str, Callable[[], float]], repeat: int, warmup: int =
     """
     samples: dict[str, list[float]] = {name: [] for name in cases}
     names = list(cases)
+    previous = None
     for round_ in range(warmup + repeat):
         shift = round_ % len(names)
         for name in names[shift:] + names[:shift]:
             case = cases[name]
             gc.collect()
+            waited = settle()
+            if waited > SETTLE_REPORT_S:
+                print(f"  (waited {waited:.1f} s for the machine to be quiet after {previous})",
+                      file=sys.stderr)
+            previous = name
             elapsed = case()
             if round_ >= warmup:
                 samples[name].append(elapsed)
     return samples
+
+
+SETTLE_BUSY_CORES = 0.15  # quiet: less than this many cores busy, machine-wide
+SETTLE_WINDOW_S = 0.1
+SETTLE_MAX_S = 20.0
+SETTLE_REPORT_S = 1.0
+
+
+def settle() -> float:
+    """Wait until the machine is quiet, at most `SETTLE_MAX_S`; the seconds waited.
+
+    A case can leave work running after it returns: MLflow's default `log_model` starts a
+    subprocess and threads that go on for seconds. On two cores whatever case comes next,
+    any tool's, would be timed sharing the CPU with it, so each case starts once less than
+    `SETTLE_BUSY_CORES` cores are busy over `SETTLE_WINDOW_S` (from /proc/stat; no wait
+    where there is none)."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < SETTLE_MAX_S:
+        busy = _busy_cores(SETTLE_WINDOW_S)
+        if busy is None or busy < SETTLE_BUSY_CORES:
+            break
+    return time.perf_counter() - start
+
+
+def _busy_cores(window_s: float) -> float | None:
+    before = _cpu_jiffies()
+    if before is None:
+        return None
+    time.sleep(window_s)
+    after = _cpu_jiffies()
+    total = after[0] - before[0]
+    return (os.cpu_count() or 1) * (total - (after[1] - before[1])) / total if total else 0.0
+
+
+def _cpu_jiffies() -> tuple[int, int] | None:
+    """(all, idle + iowait) jiffies of every CPU since boot, None off Linux."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(value) for value in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return sum(fields[:8]), fields[3] + fields[4]
 
 
 @contextmanager
