@@ -440,3 +440,39 @@ def test_register_of_the_bytes_a_run_just_stored_reuses_its_described_params(
     assert row["facts"]["params"]["C"] == 0.5 == stored.data["params"]["C"]
     registry.register(LogisticRegression(C=2.0).fit(frame[["age", "income"]], y), "m")
     assert len(read_from_model) == 1  # a live object is read
+
+
+def test_the_run_recorded_last_is_read_back_without_a_query_until_anything_is_committed(
+        registry, tabular):
+    """`%register` right after `%%track` reads the run just recorded: it is the record
+    `record_run` built, equal to the one the database gives, and only while nothing has
+    been committed since, by this registry or another process."""
+    from datetime import datetime, timezone
+
+    from sklearn.linear_model import LogisticRegression
+
+    from nbmodels import Registry
+    from nbmodels.registry import CellRecord
+
+    frame, target = tabular
+    model = LogisticRegression(max_iter=200).fit(frame[["age", "income"]], target)
+    now = datetime.now(timezone.utc)
+    run = registry.record_run(CellRecord(
+        source="clf = ...", experiment="memo", status="ok", started_at=now, ended_at=now,
+        values={"clf": model, "C": 1.0, "accuracy": 0.9, "name": "ü", "nan": float("nan")}))
+    queries = []
+    registry.store.db.conn.set_trace_callback(queries.append)
+    assert registry.run(run.id) is run
+    assert queries == ["PRAGMA data_version"]
+    registry.store.db.conn.set_trace_callback(None)
+    assert Registry(registry.home).run(run.id) == run  # what another reader gets
+
+    other = Registry(registry.home)  # another connection commits: the memo is stale
+    other.update_run_values(run.id, params={"late": 1})
+    assert registry.run(run.id).params["late"] == 1
+
+    registry.record_run(CellRecord(source="clf = ...", experiment="memo", status="ok",
+                                   started_at=now, ended_at=now, values={"clf": model}))
+    last = registry.last_run()
+    registry.update_run_values(last.id, metrics={"auc": 0.5})  # this connection commits
+    assert registry.run(last.id).metrics == {"auc": 0.5}

@@ -155,6 +155,7 @@ class Store:
     def __init__(self, path: Path):
         self.path = Path(path)
         self._db: sqlite_utils.Database | None = None
+        self._memo: tuple | None = None  # (key, stamp, value): see `remember`
         self.mode: str | None = None  # once opened: "rw", else read-only "ro" or "immutable"
 
     @property
@@ -271,7 +272,26 @@ class Store:
         rows = self.query(sql, params)
         return rows[0] if rows else None
 
+    def remember(self, key, value) -> None:
+        """Keep `value`, read from or just written to the database, as what `recall(key)`
+        returns until anything is committed to the database (one value at a time)."""
+        self._memo = (key, self._stamp(), value)
+
+    def recall(self, key):
+        """The value `remember`ed under `key` when nothing was committed since (by this
+        connection or any other), else None."""
+        memo = self._memo
+        if memo is None or memo[0] != key or self._db is None or memo[1] != self._stamp():
+            return None
+        return memo[2]
+
+    def _stamp(self) -> tuple[int, int]:
+        # this connection's changes; SQLite's data_version moves on other connections' commits
+        conn = self.db.conn
+        return conn.total_changes, conn.execute("PRAGMA data_version").fetchone()[0]
+
     def close(self) -> None:
+        self._memo = None
         if self._db is not None:
             self._db.close()
             self._db = None

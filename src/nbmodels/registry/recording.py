@@ -74,9 +74,12 @@ class RecordingMixin:
                 ignore=True)
             if cell.lineage is not None:
                 self.store.insert("lineage", [lineage_row(run_id, cell.lineage)])
-        # the record from the rows just committed: reading them back costs three queries
-        return run_from_row(decode_row(row), [decode_row(v) for v in sorted(variable_rows, key=_name)],
-                            [decode_row(i) for i in sorted(input_rows, key=_name)])
+        # the record from the rows just committed: reading them back costs three queries;
+        # `%register` of one of its models reads it next
+        run = run_from_row(decode_row(row), [decode_row(v) for v in sorted(variable_rows, key=_name)],
+                           [decode_row(i) for i in sorted(input_rows, key=_name)])
+        self.store.remember(("run", run.id), run)
+        return run
 
     def _capture_variable(self, name: str, value: Any, cell: CellRecord,
                           max_bytes: int | None) -> dict:

@@ -24,6 +24,9 @@ class RunsMixin:
         ref = parse_ref(run_id)
         if ref.run_prefix is None:
             raise InvalidInputError(f"bad run id {run_id!r}: use a run id or 6+ of its characters")
+        known = self.store.recall(("run", ref.run_prefix))  # the run recorded last
+        if known is not None:
+            return known
         row = self._run_row(ref.run_prefix)
         if row is None:
             raise NotFoundError(f"no run {run_id!r} in {self.home}")
