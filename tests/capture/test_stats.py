@@ -187,3 +187,20 @@ def test_summaries_allocate_a_bounded_amount(kind):
         tracemalloc.stop()
     assert summary.stats
     assert peak < 4 * blocks.CHUNK_BYTES + 2**20, peak
+
+
+def test_a_frame_fingerprint_is_pinned_and_reads_dtypes_the_public_way_too(monkeypatch):
+    """A fingerprint stored by an earlier nbmodels must still match: the value below was
+    computed before the dtypes were read from pandas' block manager; `frame.dtypes` (what
+    another pandas falls back on) gives the same fingerprint."""
+    from nbmodels.capture import fingerprints
+
+    frame = pd.DataFrame({"a": [1, 2], "b": ["x", "y"], "c": [1.0, 2.0],
+                          "d": pd.Categorical(["u", "v"]), 3: [1, 2]})
+    frame["e"] = frame["a"] * 2  # a second int64 block
+    assert fingerprints._column_dtypes(frame) == list(frame.dtypes)
+    pinned = fingerprints.frame_fingerprint(frame)
+    monkeypatch.setattr(fingerprints, "_column_dtypes", lambda frame: list(frame.dtypes))
+    assert fingerprints.frame_fingerprint(frame) == pinned
+    numeric = pd.DataFrame(np.arange(6.0).reshape(3, 2), columns=["x", "y"])
+    assert fingerprints.frame_fingerprint(numeric)[:16] == "ad2db1eb6db0cff8"
