@@ -180,8 +180,9 @@ def test_data_bound_and_read_by_one_cell_is_serialized_once(registry, monkeypatc
 
     big = np.arange(50_000.0)
     saves = []
-    real_put = registry.objects.put
-    monkeypatch.setattr(registry.objects, "put", lambda *a, **k: saves.append(1) or real_put(*a, **k))
+    real_write = registry.objects._write  # what `put` and `put_later` serialize with
+    monkeypatch.setattr(registry.objects, "_write",
+                        lambda *a, **k: saves.append(1) or real_write(*a, **k))
     now = datetime.now(timezone.utc)
     run = registry.record_run(CellRecord("obj = big", "t", "ok", now, now, values={"obj": big},
                                          inputs={"big": big}))
@@ -476,3 +477,62 @@ def test_the_run_recorded_last_is_read_back_without_a_query_until_anything_is_co
     last = registry.last_run()
     registry.update_run_values(last.id, metrics={"auc": 0.5})  # this connection commits
     assert registry.run(last.id).metrics == {"auc": 0.5}
+
+
+def test_a_run_goes_on_while_its_objects_are_fsynced_and_commits_only_after(registry,
+                                                                           monkeypatch):
+    """A run's objects are fsynced and renamed into place in the background while the rest
+    of the run is captured; its rows are committed only once every object is on disk."""
+    import threading
+    import time
+    from datetime import datetime, timezone
+
+    from nbmodels.objects import ObjectStore
+    from nbmodels.registry import CellRecord, recording
+
+    events = []
+    real_publish = ObjectStore._publish
+
+    def slow_publish(self, *args):
+        time.sleep(0.2)  # a slow disk
+        stored = real_publish(self, *args)
+        events.append(("published", threading.current_thread() is threading.main_thread(),
+                       self.path(stored.hash).is_file()))
+        return stored
+
+    real_row = recording._run_row
+    monkeypatch.setattr(ObjectStore, "_publish", slow_publish)
+    monkeypatch.setattr(recording, "_run_row",
+                        lambda *args: events.append(("run row",)) or real_row(*args))
+    registry.store.db.conn.set_trace_callback(
+        lambda sql: events.append(("commit",)) if sql == "COMMIT" else None)
+    now = datetime.now(timezone.utc)
+    run = registry.record_run(CellRecord("a = ...; b = ...", "t", "ok", now, now,
+                                         values={"a": np.arange(1000.0), "b": np.ones(500)}))
+    registry.store.db.conn.set_trace_callback(None)
+    assert events == [("run row",), ("published", False, True), ("published", False, True),
+                      ("commit",)]
+    assert np.array_equal(registry.load_variables(run.id)["a"], np.arange(1000.0))
+    assert list(registry.objects.temp_dir.iterdir()) == []
+
+
+def test_an_object_that_cannot_reach_the_disk_is_a_reason_and_the_run_is_kept(registry,
+                                                                             monkeypatch):
+    from datetime import datetime, timezone
+
+    from nbmodels.objects import ObjectStore
+    from nbmodels.registry import CellRecord
+
+    def full_disk(self, handle, temp_path, stored):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ObjectStore, "_publish", full_disk)
+    now = datetime.now(timezone.utc)
+    run = registry.record_run(CellRecord("a = ...", "t", "ok", now, now,
+                                         values={"a": np.arange(10.0), "lr": 0.1}))
+    stored = run.variable("a")
+    assert stored.object_hash is None and stored.size is None
+    assert stored.reason == "not captured: OSError: [Errno 28] No space left on device"
+    assert run.params == {"lr": 0.1} and registry.run(run.id) == run
+    assert registry.store.query("SELECT * FROM objects") == []
+    assert list(registry.objects.temp_dir.iterdir()) == []

@@ -3,8 +3,8 @@
 An object is named by the BLAKE3 hash of its serialized bytes. Serializing streams into a
 temporary file in the registry while exactly the bytes written are hashed (see `writer`),
 the file is fsynced and then renamed to its hash: a reader sees a whole object or none.
-The caller commits the database rows that point at an object only after `put` returned,
-and checks inside that committing transaction that the file is still there (`present`):
+The caller commits the database rows that point at an object only after `put` returned
+(or the Future of `put_later` is done), and checks inside that committing transaction that the file is still there (`present`):
 `gc` decides and removes under the same write lock, so a committed row's file is never
 removed.
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -113,6 +114,26 @@ class ObjectStore:
         `on_written()` is called once every byte is written, before the wait for the disk
         (fsync), which leaves the interpreter free for other work.
         """
+        return self._publish_written(*self._write(obj, serializer, max_bytes, timeout_s,
+                                                  progress, on_written))
+
+    def put_later(self, obj: Any, serializer: str = DEFAULT_SERIALIZER,
+                  max_bytes: int | None = None, timeout_s: float | None = DEFAULT_TIMEOUT_S,
+                  progress=None, on_written: Callable[[], Any] | None = None
+                  ) -> tuple[StoredObject, Future]:
+        """`put`, returning once the bytes are written and hashed: the wait for the disk
+        (fsync, the rename into place) goes on in a background thread meanwhile. Returns
+        the object as it will be stored, and a Future of what `put` returns: rows that
+        point at it are committed only once that Future is done (see the module doc).
+        Raises as `put` does for a value that cannot be serialized."""
+        handle, temp_name, stored = self._write(obj, serializer, max_bytes, timeout_s,
+                                                progress, on_written)
+        return stored, _publisher().submit(self._publish_written, handle, temp_name, stored)
+
+    def _write(self, obj: Any, serializer: str, max_bytes: int | None,
+               timeout_s: float | None, progress, on_written) -> tuple[int, str, StoredObject]:
+        """Serialize `obj` into a temp file: its open handle, its name and what it holds.
+        The temp file is gone again when this raises."""
         if max_bytes is not None and size_hint(obj) > max_bytes:
             raise UnstorableObject(_over_limit(max_bytes))
         self.temp_dir.mkdir(parents=True, exist_ok=True)
@@ -125,11 +146,20 @@ class ObjectStore:
             stored = StoredObject(writer.digest(), writer.size, recorded, False, obj)
             if on_written is not None:
                 on_written()
-            return self._publish(handle, Path(temp_name), stored)
-        finally:
+        except BaseException:
             if not writer.abandoned:  # an abandoned serializer closes its own file
                 _close_quietly(handle)
                 Path(temp_name).unlink(missing_ok=True)
+            raise
+        return handle, temp_name, stored
+
+    def _publish_written(self, handle: int, temp_name: str, stored: StoredObject
+                         ) -> StoredObject:
+        try:
+            return self._publish(handle, Path(temp_name), stored)
+        finally:
+            _close_quietly(handle)
+            Path(temp_name).unlink(missing_ok=True)
 
     def _publish(self, handle: int, temp_path: Path, stored: StoredObject) -> StoredObject:
         target = self.path(stored.hash)
@@ -294,6 +324,17 @@ def _unpicklable_part(exc: BaseException) -> str:
 def _mismatch(digest: str) -> str:
     return (f"integrity check failed for object {digest[:12]}: its bytes no longer match "
             "their hash (run `nbmodels verify`); nothing of it was loaded")
+
+
+_publisher_pool: ThreadPoolExecutor | None = None
+
+
+def _publisher() -> ThreadPoolExecutor:
+    global _publisher_pool
+    if _publisher_pool is None:
+        _publisher_pool = ThreadPoolExecutor(max_workers=1,
+                                             thread_name_prefix="nbmodels-publish")
+    return _publisher_pool
 
 
 def _close_quietly(handle: int) -> None:

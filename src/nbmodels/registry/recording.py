@@ -36,30 +36,20 @@ class RecordingMixin:
         run_id = str(ULID.from_datetime(cell.started_at))
         self._run_objects: dict[str, StoredObject] = {}
         self._run_progress = _ModelBytes(progress) if progress is not None else None
+        # objects go to disk (fsync) while the rest of the run is captured and described
+        self._run_publishing: list | None = []
         try:
             variables = [self._capture_variable(name, value, cell, max_object_bytes)
                          for name, value in sorted(cell.values.items())]
             inputs = [self._capture_input(name, value, cell.input_summaries.get(name),
                                           max_object_bytes if store_inputs else 0)
                       for name, value in sorted(cell.inputs.items())]
+            row = _run_row(cell, run_id, variables)
         finally:
-            self._run_objects, self._run_progress = {}, None
-        for row in [*variables, *inputs]:
-            row["run_id"] = run_id
-        params = _run_params(variables, cell)
-        metrics = {**{v["name"]: v["value"] for v in variables if v["role"] == "metric"},
-                   **{k: capture.json_value(v) for k, v in cell.logged_metrics.items()}}
-        env = capture.environment()
-        row = {
-            "id": run_id, "experiment": cell.experiment, "status": cell.status,
-            "started_at": iso_time(cell.started_at), "ended_at": iso_time(cell.ended_at),
-            "duration_s": round((cell.ended_at - cell.started_at).total_seconds(), 6),
-            "user": env.get("user"), "host": env.get("host"), "notebook": cell.notebook,
-            "note": cell.note, "source": cell.source, "error": cell.error,
-            "params": encode_json(params), "metrics": encode_json(metrics),
-            "tags": encode_json(cell.tags), "packages": encode_json(env.get("packages", {})),
-            "python": env.get("python"), "git": encode_json(cell.git) if cell.git else None,
-        }
+            self._published(self._run_publishing)  # before any row pointing at them commits
+            self._run_objects, self._run_progress, self._run_publishing = {}, None, None
+        for captured in [*variables, *inputs]:
+            captured["run_id"] = run_id
         variable_rows = [{**v, "value": encode_json(v["value"])}
                          for v in _rows_without(variables, "stored", "fingerprint")]
         input_rows = _rows_without(inputs, "stored")
@@ -160,6 +150,24 @@ def _background() -> ThreadPoolExecutor:
     if _executor is None:
         _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nbmodels-describe")
     return _executor
+
+
+def _run_row(cell: CellRecord, run_id: str, variables: list[dict]) -> dict:
+    """The `runs` row of a run whose variables are captured."""
+    params = _run_params(variables, cell)
+    metrics = {**{v["name"]: v["value"] for v in variables if v["role"] == "metric"},
+               **{k: capture.json_value(v) for k, v in cell.logged_metrics.items()}}
+    env = capture.environment()
+    return {
+        "id": run_id, "experiment": cell.experiment, "status": cell.status,
+        "started_at": iso_time(cell.started_at), "ended_at": iso_time(cell.ended_at),
+        "duration_s": round((cell.ended_at - cell.started_at).total_seconds(), 6),
+        "user": env.get("user"), "host": env.get("host"), "notebook": cell.notebook,
+        "note": cell.note, "source": cell.source, "error": cell.error,
+        "params": encode_json(params), "metrics": encode_json(metrics),
+        "tags": encode_json(cell.tags), "packages": encode_json(env.get("packages", {})),
+        "python": env.get("python"), "git": encode_json(cell.git) if cell.git else None,
+    }
 
 
 def _name(row: dict) -> str:

@@ -37,13 +37,18 @@ class StoringMixin:
         if stored is None:
             # a run's progress reports its models' bytes (`record_run(progress=)`)
             progress = getattr(self, "_run_progress", None) if row.get("role") == "model" else None
+            publishing = getattr(self, "_run_publishing", None)
+            put = self.objects.put if publishing is None else self.objects.put_later
             try:
-                stored = self.objects.put(value, self._run_format(row, value),
-                                          max_bytes=max_bytes, timeout_s=self.capture_timeout_s,
-                                          progress=progress, on_written=on_written)
+                stored = put(value, self._run_format(row, value), max_bytes=max_bytes,
+                             timeout_s=self.capture_timeout_s, progress=progress,
+                             on_written=on_written)
             except UnstorableObject as exc:
                 row["reason"] = exc.reason
                 return
+            if publishing is not None:
+                stored, published = stored
+                publishing.append((row, published))
             if progress is not None:
                 progress.stored(stored.size)
         if fingerprint:  # None when the fingerprint does not prove the content
@@ -51,6 +56,19 @@ class StoringMixin:
         row["object_hash"], row["stored"] = stored.hash, stored
         if "size" in row:
             row["size"] = stored.size
+
+    def _published(self, publishing: list) -> None:
+        """Wait until the objects a run's rows point at are on disk (`put_later`); a row
+        whose object could not be published gets the reason instead."""
+        for row, published in publishing:
+            try:
+                row["stored"] = published.result()
+            except Exception as exc:  # noqa: BLE001  one value never loses the run
+                row.update(reason=f"not captured: {type(exc).__name__}: {exc}",
+                           object_hash=None, stored=None)
+                if "size" in row:
+                    row["size"] = None
+        publishing.clear()
 
     def _run_format(self, row: dict, value: Any) -> str:
         """A run stores its models as `serializer` says when that fits them (so `%register`
