@@ -152,7 +152,8 @@ SETTLE_REPORT_S = 1.0
 
 
 def settle() -> float:
-    """Wait until the machine is quiet, at most `SETTLE_MAX_S`; the seconds waited.
+    """Flush every file to disk, then wait until the machine is quiet, at most
+    `SETTLE_MAX_S`; the seconds that took.
 
     A case can leave work running after it returns: MLflow's default `log_model` starts a
     subprocess and threads that go on for seconds. On two cores whatever case comes next,
@@ -160,6 +161,10 @@ def settle() -> float:
     `SETTLE_BUSY_CORES` cores are busy over `SETTLE_WINDOW_S` (from /proc/stat; no wait
     where there is none)."""
     start = time.perf_counter()
+    if hasattr(os, "sync"):
+        # Files the last case wrote without fsync (MLflow's artifacts, SQLite's WAL) would
+        # be flushed by the next fsync on the file system, whichever case calls it.
+        os.sync()
     while time.perf_counter() - start < SETTLE_MAX_S:
         busy = _busy_cores(SETTLE_WINDOW_S)
         if busy is None or busy < SETTLE_BUSY_CORES:
