@@ -536,3 +536,25 @@ def test_an_object_that_cannot_reach_the_disk_is_a_reason_and_the_run_is_kept(re
     assert run.params == {"lr": 0.1} and registry.run(run.id) == run
     assert registry.store.query("SELECT * FROM objects") == []
     assert list(registry.objects.temp_dir.iterdir()) == []
+
+
+def test_a_model_that_cannot_be_described_is_a_reason_and_no_object_row(registry, monkeypatch):
+    """Describing a model runs beside its fsync; when it fails, the variable gives its
+    object up (the file is left to gc) and no `objects` row is committed for it."""
+    from datetime import datetime, timezone
+
+    from sklearn.linear_model import LinearRegression
+
+    from nbmodels.registry import CellRecord, recording
+
+    def broken(model):
+        raise RuntimeError("no description")
+
+    monkeypatch.setattr(recording, "_model_data", broken)
+    model = LinearRegression().fit(np.arange(10.0).reshape(-1, 1), np.arange(10.0))
+    now = datetime.now(timezone.utc)
+    run = registry.record_run(CellRecord("lr = ...", "t", "ok", now, now, values={"lr": model}))
+    assert run.variable("lr").reason == "not captured: RuntimeError: no description"
+    assert run.variable("lr").object_hash is None
+    assert registry.store.query("SELECT * FROM objects") == []
+    assert list(registry.objects.temp_dir.iterdir()) == []

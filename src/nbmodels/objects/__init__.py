@@ -4,9 +4,9 @@ An object is named by the BLAKE3 hash of its serialized bytes. Serializing strea
 temporary file in the registry while exactly the bytes written are hashed (see `writer`),
 the file is fsynced and then renamed to its hash: a reader sees a whole object or none.
 The caller commits the database rows that point at an object only after `put` returned
-(or the Future of `put_later` is done), and checks inside that committing transaction that the file is still there (`present`):
-`gc` decides and removes under the same write lock, so a committed row's file is never
-removed.
+(or the Future of `put_later` is done), and checks inside that committing transaction that
+the file is still there (`present`): `gc` decides and removes under the same write lock, so
+a committed row's file is never removed.
 
 Storing bytes that are already stored costs no fsync, unless the stored file is damaged
 (another size, or bytes that no longer hash to its name): then it is replaced.

@@ -62,12 +62,16 @@ class StoringMixin:
         whose object could not be published gets the reason instead."""
         for row, published in publishing:
             try:
-                row["stored"] = published.result()
+                stored = published.result()
             except Exception as exc:  # noqa: BLE001  one value never loses the run
-                row.update(reason=f"not captured: {type(exc).__name__}: {exc}",
-                           object_hash=None, stored=None)
-                if "size" in row:
-                    row["size"] = None
+                stored = None
+                if row.get("object_hash") is not None:
+                    row.update(reason=f"not captured: {type(exc).__name__}: {exc}",
+                               object_hash=None, stored=None)
+                    if "size" in row:
+                        row["size"] = None
+            if stored is not None and row.get("object_hash") == stored.hash:
+                row["stored"] = stored  # unless the row gave its object up meanwhile
         publishing.clear()
 
     def _run_format(self, row: dict, value: Any) -> str:
