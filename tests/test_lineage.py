@@ -299,6 +299,26 @@ def test_cells_are_parsed_on_the_kernel_thread_only(shell, registry_home, monkey
     assert parsed_on and set(parsed_on) == {threading.main_thread().name}
 
 
+def test_an_untracked_cell_is_noted_from_the_tree_ipython_ran(shell, registry_home,
+                                                              monkeypatch):
+    """IPython parses every cell to run it: its note walks that tree, not a second parse.
+    A cell run inside another (its own pre_run_cell) does not lend its tree to the outer."""
+    from nbmodels.lineage import notes
+
+    parsed = []
+    real_parse = notes._parse
+    monkeypatch.setattr(notes, "_parse", lambda source: parsed.append(source) or real_parse(source))
+    with capture_output():
+        run_cells(shell, "a = 1", "b = a + 1",
+                  "get_ipython().run_cell('inner = 5', store_history=True)\nc = b + 1",
+                  "%%track\nd = c + inner")
+    assert parsed == ["get_ipython().run_cell('inner = 5', store_history=True)\nc = b + 1\n"]
+    lineage = Registry(registry_home).lineage(nbmodels.last_run().id)
+    assert _sources(lineage) == ["a = 1", "b = a + 1", "inner = 5",
+                                 "get_ipython().run_cell('inner = 5', store_history=True)\n"
+                                 "c = b + 1", "%%track\nd = c + inner"]
+
+
 def test_a_tracked_cell_is_walked_once_for_tracking_and_lineage(shell, registry_home,
                                                                 monkeypatch):
     from nbmodels.lineage import notes
@@ -308,9 +328,9 @@ def test_a_tracked_cell_is_walked_once_for_tracking_and_lineage(shell, registry_
     monkeypatch.setattr(notes, "_parse", lambda source: parsed.append(source) or real_parse(source))
     with capture_output():
         run_cells(shell, "a = 1", "%%track\nb = a + 1", "%%track\n%%time\nc = b * 2")
-    # only the untracked cell was parsed for its note; each tracked cell's note came from
-    # the tracking core's walk
-    assert parsed == ["a = 1\n"]
+    # no cell was parsed for its note: the untracked one's is the tree IPython parsed to
+    # run it, each tracked cell's came from the tracking core's walk
+    assert parsed == []
     lineage = Registry(registry_home).lineage(nbmodels.last_run().id)
     # under %%time the note is of the body the magic ran, not of IPython's call of it
     assert _sources(lineage) == ["a = 1", "%%track\nb = a + 1", "%%track\n%%time\nc = b * 2"]

@@ -10,8 +10,8 @@ execution order, and anything that reads the notes (`note`, `get`, `producer`, `
 finishes what is queued, so a lineage always sees every cell before it. The worker never
 parses: on CPython 3.11 an `ast.parse` in one thread while another thread parses (IPython,
 the next cell) can fail either one with `SystemError: AST constructor recursion depth
-mismatch` (CPython gh-106905), so a cell is parsed by the thread that queues it (the
-kernel's, between two cells).
+mismatch` (CPython gh-106905). A cell comes with the tree IPython parsed to run it, or is
+parsed by the thread that queues it (the kernel's, between two cells).
 
 Memory stays bounded two ways:
 - a note lives only while something points at it: it is the latest producer of a name, or
@@ -116,10 +116,12 @@ class CellNotes:
         self.clear()
 
     def note_later(self, source: str, execution_count: int | None = None,
-                   python: str | None = None, cell_id: str | None = None) -> None:
-        """Queue a cell that just ran (as `note` takes it): parsed now, walked in the
-        background."""
-        tree = _parse(source if python is None else python)
+                   python: str | None = None, cell_id: str | None = None,
+                   tree: ast.Module | None = None) -> None:
+        """Queue a cell that just ran (as `note` takes it): walked in the background.
+        `tree`: the AST of `python` IPython ran, when known; else the cell is parsed now."""
+        if tree is None:
+            tree = _parse(source if python is None else python)
         self._pending.append((source, execution_count, python, cell_id, None, tree))
         if self._worker is None:
             self._worker = threading.Thread(target=self._work, name="nbmodels-notes",
