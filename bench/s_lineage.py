@@ -64,8 +64,9 @@ def run(opts, results, ip, home) -> None:
     repeat = 20 if opts.quick else 200
     print(f"\n[{scenario}] cell notes, autotrack's check, lineage in a 2,000-cell session")
 
-    # the note of an untracked 50-line cell: the kernel's post_execute hook queues it; its
-    # parse and walk run in a background thread (measured on their own below)
+    # the note of an untracked 50-line cell: the kernel's post_execute hook queues it with
+    # the tree IPython parsed to run it; its walk runs in a background thread (parse and
+    # walk measured on their own below)
     import numpy as np
     import pandas as pd
 
@@ -84,7 +85,7 @@ def run(opts, results, ip, home) -> None:
     results.target(scenario, "cell note per untracked 50-line cell", note.median, 0.0003)
     analysis = CellNotes()
     source = _cell(1)
-    results.add(Measure(scenario, "cell note analysis, 50 lines (background: parse + walk)",
+    results.add(Measure(scenario, "cell note analysis, 50 lines (parse + walk; the walk runs in the background)",
                         "nbmodels", _timed(lambda: analysis.note(source, 1), repeat)))
 
     # autotrack's check on cells that fit nothing: no fit call in the text (X_train is no
