@@ -34,7 +34,6 @@ from ..capture.cells import CellNames, _parse
 from ..capture.changes import ChangeWalker
 
 MAX_NOTES = 10_000
-_PARSE = object()  # `_note_now` without a tree: parse the source
 
 @dataclass(eq=False)
 class CellNote:
@@ -121,7 +120,7 @@ class CellNotes:
         """Queue a cell that just ran (as `note` takes it): walked in the background.
         `tree`: the AST of `python` IPython ran, when known; else the cell is parsed now."""
         if tree is None:
-            tree = _parse(source if python is None else python)
+            tree = self._parsed(source if python is None else python)
         self._pending.append((source, execution_count, python, cell_id, None, tree))
         if self._worker is None:
             self._worker = threading.Thread(target=self._work, name="nbmodels-notes",
@@ -178,19 +177,24 @@ class CellNotes:
         cell is not parsed again). Returns the note (usable even when nothing keeps it)."""
         with self._lock:
             self.flush()
-            return self._note_now(source, execution_count, python, cell_id, names)
+            tree = None if names is not None else \
+                self._parsed(source if python is None else python)
+            return self._note_now(source, execution_count, python, cell_id, names, tree)
+
+    def _parsed(self, source: str) -> ast.Module | None:
+        try:
+            return _parse(source)
+        except Exception:  # noqa: BLE001  (RecursionError on a pathological cell)
+            self.failures += 1
+            return None
 
     def _note_now(self, source: str, execution_count: int | None, python: str | None,
                   cell_id: str | None, names: CellNames | None = None,
-                  tree: ast.Module | None | object = _PARSE) -> CellNote:
+                  tree: ast.Module | None = None) -> CellNote:
+        """Note a cell from the tracking core's `names` of it, else from its `tree`."""
         try:
-            if names is not None:
-                binds, reads, imported = names_from(names, self._modules)
-            elif tree is _PARSE:
-                binds, reads, imported = names_of(source if python is None else python,
-                                                  self._modules)
-            else:
-                binds, reads, imported = names_in(tree, self._modules)
+            binds, reads, imported = names_from(names, self._modules) if names is not None \
+                else names_in(tree, self._modules)
         except Exception:  # noqa: BLE001  (RecursionError on a pathological cell)
             self.failures += 1
             binds = reads = imported = frozenset()

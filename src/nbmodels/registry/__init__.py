@@ -29,7 +29,7 @@ import os
 from .. import formats
 from ..config import pickle_allowed, resolve_home
 from ..dbfile import guard_errors
-from ..objects import DEFAULT_TIMEOUT_S, ObjectStore, StoredObject
+from ..objects import DEFAULT_TIMEOUT_S, ObjectStore
 from ..store import Store
 from ..tracking import CellRecord  # re-exported: the record a tracked cell makes
 from .browsing import BrowsingMixin
@@ -61,7 +61,6 @@ class Registry(RecordingMixin, StoringMixin, RunsMixin, VersionsMixin, Registeri
     def __init__(self, home: str | os.PathLike | None = None):
         self.home = resolve_home(home)
         self.store = Store(self.home / "registry.db")
-        self._run_objects: dict[str, StoredObject] = {}  # data stored by the run being recorded
         self.objects = ObjectStore(self.home / "objects")
         # seconds one value may take to serialize before it is listed as not captured
         # (the magics set it from NBModels.capture_timeout_s)

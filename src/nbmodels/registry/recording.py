@@ -9,13 +9,13 @@ from typing import Any
 
 from .. import capture
 from ..dbfile import guard_errors
-from ..objects import StoredObject
 from ..records import Run
 from ..store import decode_row, encode_json, run_from_row
 from ..tracking import CellRecord
 from ..versioning import check_tags, check_text
 from .common import iso_time, json_map, recorded_importance
 from .lineage import lineage_row
+from .storing import RunObjects
 
 DEFAULT_MAX_OBJECT_BYTES = 512 * 2**20
 
@@ -34,20 +34,17 @@ class RecordingMixin:
         check_text(cell.note, "note")
         check_tags(cell.tags)
         run_id = str(ULID.from_datetime(cell.started_at))
-        self._run_objects: dict[str, StoredObject] = {}
-        self._run_progress = _ModelBytes(progress) if progress is not None else None
         # objects go to disk (fsync) while the rest of the run is captured and described
-        self._run_publishing: list | None = []
+        objects = RunObjects(_ModelBytes(progress) if progress is not None else None)
         try:
-            variables = [self._capture_variable(name, value, cell, max_object_bytes)
+            variables = [self._capture_variable(objects, name, value, cell, max_object_bytes)
                          for name, value in sorted(cell.values.items())]
-            inputs = [self._capture_input(name, value, cell.input_summaries.get(name),
+            inputs = [self._capture_input(objects, name, value, cell.input_summaries.get(name),
                                           max_object_bytes if store_inputs else 0)
                       for name, value in sorted(cell.inputs.items())]
             row = _run_row(cell, run_id, variables)
         finally:
-            self._published(self._run_publishing)  # before any row pointing at them commits
-            self._run_objects, self._run_progress, self._run_publishing = {}, None, None
+            self._published(objects)  # before any row pointing at them commits
         for captured in [*variables, *inputs]:
             captured["run_id"] = run_id
         variable_rows = [{**v, "value": encode_json(v["value"])}
@@ -64,14 +61,14 @@ class RecordingMixin:
                 ignore=True)
             if cell.lineage is not None:
                 self.store.insert("lineage", [lineage_row(run_id, cell.lineage)])
-        # the record from the rows just committed: reading them back costs three queries;
-        # `%register` of one of its models reads it next
+        # the record from the rows just committed: reading them back costs three queries
         run = run_from_row(decode_row(row), [decode_row(v) for v in sorted(variable_rows, key=_name)],
                            [decode_row(i) for i in sorted(input_rows, key=_name)])
-        self.store.remember(("run", run.id), run)
+        if run.models:  # `%register` of one of them reads the run next
+            self.store.remember(("run", run.id), run)
         return run
 
-    def _capture_variable(self, name: str, value: Any, cell: CellRecord,
+    def _capture_variable(self, objects: RunObjects, name: str, value: Any, cell: CellRecord,
                           max_bytes: int | None) -> dict:
         computed = capture.cell_names(cell.source).computed  # cached: no second parse
         role = capture.role_of(name, value, cell.param_names, cell.metric_names, computed)
@@ -97,7 +94,8 @@ class RecordingMixin:
         def describe() -> None:
             description.append(_background().submit(_model_data, value))
 
-        self._store_safely(row, value, max_bytes, reuse, describe if role == "model" else None)
+        self._store_safely(objects, row, value, max_bytes, reuse,
+                           describe if role == "model" else None)
         if role == "model":
             if not description:  # nothing was written (stored already, or unstorable)
                 describe()
@@ -108,7 +106,8 @@ class RecordingMixin:
                            object_hash=None, stored=None, size=None)
         return row
 
-    def _capture_input(self, name: str, value: Any, summary, max_bytes: int | None) -> dict:
+    def _capture_input(self, objects: RunObjects, name: str, value: Any, summary,
+                       max_bytes: int | None) -> dict:
         summary = summary or capture.summarize_data(value)
         row = {"run_id": None, "name": name, "type": capture.type_name(value),
                "fingerprint": summary.fingerprint, "schema": encode_json(summary.schema),
@@ -118,7 +117,8 @@ class RecordingMixin:
             row["reason"] = "content not stored (NBModels.store_inputs is False)"
             return row
         # An incomplete fingerprint (content not fully read) proves nothing: no reuse.
-        self._store_safely(row, value, max_bytes, summary.fingerprint if summary.complete else None)
+        self._store_safely(objects, row, value, max_bytes,
+                           summary.fingerprint if summary.complete else None)
         return row
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from .. import formats
@@ -12,55 +13,61 @@ from ..objects import StoredObject, UnstorableObject
 from .common import iso_time, utc_now
 
 
+@dataclass
+class RunObjects:
+    """What storing the values of one run shares: its objects by data fingerprint (the same
+    data bound and read by one cell, `obj = big`, is serialized once), its progress
+    (`record_run(progress=)`, told the models' bytes) and the objects still on their way
+    to disk, with the rows that point at them (`put_later`)."""
+
+    progress: Any = None
+    by_fingerprint: dict[str, StoredObject] = field(default_factory=dict)
+    publishing: list = field(default_factory=list)
+
+
 @guard_errors
 class StoringMixin:
     """Object storage for `Registry` (all private: runs and `register` call it)."""
 
-    def _store_safely(self, row: dict, value: Any, max_bytes: int | None,
+    def _store_safely(self, run: RunObjects, row: dict, value: Any, max_bytes: int | None,
                       fingerprint: str | None, on_written=None) -> None:
         """`_store_into`, and whatever else storing one value raises (a hostile
         `__getattribute__` met before pickling) becomes that value's reason."""
         try:
-            self._store_into(row, value, max_bytes, fingerprint, on_written)
+            self._store_into(run, row, value, max_bytes, fingerprint, on_written)
         except Exception as exc:  # noqa: BLE001  one value never loses the run
             row["reason"] = f"not captured: {type(exc).__name__}: {exc}"
 
-    def _store_into(self, row: dict, value: Any, max_bytes: int | None,
+    def _store_into(self, run: RunObjects, row: dict, value: Any, max_bytes: int | None,
                     fingerprint: str | None, on_written=None) -> None:
         """Store `value` (or reuse the object already holding this data fingerprint) and
         note the object in `row`, or the reason it could not be stored. `on_written()`:
         see `ObjectStore.put` (not called when nothing is written)."""
-        # The same data bound and read by one cell (`obj = big`) is serialized once.
-        stored = self._run_objects.get(fingerprint) if fingerprint else None
+        stored = run.by_fingerprint.get(fingerprint) if fingerprint else None
         if stored is None and fingerprint:
             stored = self._object_for_fingerprint(fingerprint, value)
         if stored is None:
-            # a run's progress reports its models' bytes (`record_run(progress=)`)
-            progress = getattr(self, "_run_progress", None) if row.get("role") == "model" else None
-            publishing = getattr(self, "_run_publishing", None)
-            put = self.objects.put if publishing is None else self.objects.put_later
+            progress = run.progress if row.get("role") == "model" else None
             try:
-                stored = put(value, self._run_format(row, value), max_bytes=max_bytes,
-                             timeout_s=self.capture_timeout_s, progress=progress,
-                             on_written=on_written)
+                stored, published = self.objects.put_later(
+                    value, self._run_format(row, value), max_bytes=max_bytes,
+                    timeout_s=self.capture_timeout_s, progress=progress, on_written=on_written)
             except UnstorableObject as exc:
                 row["reason"] = exc.reason
                 return
-            if publishing is not None:
-                stored, published = stored
-                publishing.append((row, published))
+            run.publishing.append((row, published))
             if progress is not None:
                 progress.stored(stored.size)
         if fingerprint:  # None when the fingerprint does not prove the content
-            self._run_objects[fingerprint] = stored
+            run.by_fingerprint[fingerprint] = stored
         row["object_hash"], row["stored"] = stored.hash, stored
         if "size" in row:
             row["size"] = stored.size
 
-    def _published(self, publishing: list) -> None:
+    def _published(self, run: RunObjects) -> None:
         """Wait until the objects a run's rows point at are on disk (`put_later`); a row
         whose object could not be published gets the reason instead."""
-        for row, published in publishing:
+        for row, published in run.publishing:
             try:
                 stored = published.result()
             except Exception as exc:  # noqa: BLE001  one value never loses the run
@@ -72,7 +79,7 @@ class StoringMixin:
                         row["size"] = None
             if stored is not None and row.get("object_hash") == stored.hash:
                 row["stored"] = stored  # unless the row gave its object up meanwhile
-        publishing.clear()
+        run.publishing.clear()
 
     def _run_format(self, row: dict, value: Any) -> str:
         """A run stores its models as `serializer` says when that fits them (so `%register`
