@@ -158,38 +158,22 @@ def settle() -> float:
     A case can leave work running after it returns: MLflow's default `log_model` starts a
     subprocess and threads that go on for seconds. On two cores whatever case comes next,
     any tool's, would be timed sharing the CPU with it, so each case starts once less than
-    `SETTLE_BUSY_CORES` cores are busy over `SETTLE_WINDOW_S` (from /proc/stat; no wait
-    where there is none)."""
+    `SETTLE_BUSY_CORES` cores are busy over `SETTLE_WINDOW_S`, machine-wide."""
     start = time.perf_counter()
     if hasattr(os, "sync"):
         # Files the last case wrote without fsync (MLflow's artifacts, SQLite's WAL) would
         # be flushed by the next fsync on the file system, whichever case calls it.
         os.sync()
     while time.perf_counter() - start < SETTLE_MAX_S:
-        busy = _busy_cores(SETTLE_WINDOW_S)
-        if busy is None or busy < SETTLE_BUSY_CORES:
+        if _busy_cores(SETTLE_WINDOW_S) < SETTLE_BUSY_CORES:
             break
     return time.perf_counter() - start
 
 
-def _busy_cores(window_s: float) -> float | None:
-    before = _cpu_jiffies()
-    if before is None:
-        return None
-    time.sleep(window_s)
-    after = _cpu_jiffies()
-    total = after[0] - before[0]
-    return (os.cpu_count() or 1) * (total - (after[1] - before[1])) / total if total else 0.0
+def _busy_cores(window_s: float) -> float:
+    import psutil
 
-
-def _cpu_jiffies() -> tuple[int, int] | None:
-    """(all, idle + iowait) jiffies of every CPU since boot, None off Linux."""
-    try:
-        with open("/proc/stat") as stat:
-            fields = [int(value) for value in stat.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    return sum(fields[:8]), fields[3] + fields[4]
+    return psutil.cpu_percent(interval=window_s) / 100 * (psutil.cpu_count() or 1)
 
 
 @contextmanager

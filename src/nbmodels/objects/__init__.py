@@ -18,6 +18,7 @@ from `registry.db` is checked to be a hash before it becomes a path.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tempfile
@@ -326,15 +327,9 @@ def _mismatch(digest: str) -> str:
             "their hash (run `nbmodels verify`); nothing of it was loaded")
 
 
-_publisher_pool: ThreadPoolExecutor | None = None
-
-
+@functools.cache
 def _publisher() -> ThreadPoolExecutor:
-    global _publisher_pool
-    if _publisher_pool is None:
-        _publisher_pool = ThreadPoolExecutor(max_workers=1,
-                                             thread_name_prefix="nbmodels-publish")
-    return _publisher_pool
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="nbmodels-publish")
 
 
 def _close_quietly(handle: int) -> None:

@@ -3,6 +3,7 @@ committed as one run."""
 
 from __future__ import annotations
 
+import functools
 import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -142,14 +143,9 @@ def _model_data(model: Any) -> str:
                         "importance": recorded_importance(model)})
 
 
-_executor: ThreadPoolExecutor | None = None
-
-
+@functools.cache
 def _background() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nbmodels-describe")
-    return _executor
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="nbmodels-describe")
 
 
 def _run_row(cell: CellRecord, run_id: str, variables: list[dict]) -> dict:
