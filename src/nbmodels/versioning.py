@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import difflib
 import re
+import secrets
+import time
 import unicodedata
 from dataclasses import dataclass
+from itertools import groupby
 
 from .bumps import infer_bump  # noqa: F401  (re-exported: the bump's inference lives there)
 from .errors import InvalidInputError
@@ -132,3 +135,39 @@ def bumped(version: str, bump: str) -> str:
 def did_you_mean(word: str, choices) -> str:
     close = difflib.get_close_matches(word or "", list(choices), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+_last_uid_ns = 0
+
+
+def stage_change_uid() -> str:
+    """A new stage change's uid (32 hex characters): its first 16 count nanoseconds and
+    rise with every uid this process makes, so changes made in one millisecond (promote
+    one version, archive the other) keep the order they were made in `replay_order`; the
+    other 16 are random, so two machines never make the same one."""
+    global _last_uid_ns
+    _last_uid_ns = max(time.time_ns(), _last_uid_ns + 1)
+    return f"{_last_uid_ns:016x}{secrets.token_hex(8)}"
+
+
+def _order(transition: dict) -> tuple:
+    return (transition["at"], transition.get("uid") or "")
+
+
+def replay_order(changes: list[dict]) -> list[dict]:
+    """Stage changes (dicts with version, from_stage, to_stage, at, uid) in the one order
+    every machine shows and replays them in: by time, then by uid; among changes made in
+    the same millisecond, one that continues its version's chain (`from_stage` is the stage
+    it is in) first, so `none -> staging -> production` made at once replays as it was
+    made."""
+    ordered: list[dict] = []
+    stage: dict[str, str] = {}
+    for _at, group in groupby(sorted(changes, key=_order), key=lambda c: c["at"]):
+        pending = list(group)
+        while pending:
+            pick = next((c for c in pending
+                         if c["from_stage"] == stage.get(c["version"], "none")), pending[0])
+            pending.remove(pick)
+            ordered.append(pick)
+            stage[pick["version"]] = pick["to_stage"]
+    return ordered

@@ -185,3 +185,60 @@ def test_changes_made_in_the_same_millisecond_replay_in_the_order_they_were_made
                dict(name="m", version="1.0.0", from_stage="staging", to_stage="production",
                     at=at, uid="0" * 32, user="a")]
     assert merged_stages(changes) == ({"1.0.0": "production"}, [])
+
+
+def test_stage_changes_made_in_the_same_millisecond_show_in_one_order_everywhere(
+        tmp_path, monkeypatch):
+    """Alice's and Bob's changes share a timestamp (a fast machine): each history listed
+    its own first (local insertion order) until both show the order both replay."""
+    from datetime import datetime, timezone
+
+    import nbmodels.registry.registering as registering
+
+    url = (tmp_path / "remote").as_uri()
+    alice = person(tmp_path, "alice")
+    track_and_register(alice, "churn", seed=1)
+    track_and_register(alice, "churn", seed=2)
+    alice.add_remote("origin", url)
+    alice.push()
+    bob = Registry.clone(url, tmp_path / "bob")
+    same = datetime(2026, 11, 30, 17, 0, 0, 123000, tzinfo=timezone.utc)
+    with monkeypatch.context() as frozen:
+        frozen.setattr(registering, "utc_now", lambda: same)
+        alice.set_stage("churn@1.0.0", "production")
+        bob.set_stage("churn@1.0.1", "staging")
+        bob.set_stage("churn@1.0.1", "production")
+    bob.push()
+    alice.push()
+    alice.pull()
+    bob.pull()
+    histories = [[(t.version, t.from_stage, t.to_stage) for t in registry.transitions("churn")]
+                 for registry in (alice, bob)]
+    assert histories[0] == histories[1]
+    order = histories[0]  # by uid within the millisecond, each version's chain kept
+    assert order.index(("1.0.1", "none", "staging")) < \
+        order.index(("1.0.1", "staging", "production"))
+    winner = [t[0] for t in order if t[2] == "production"][-1]  # promoted last: it stays
+    for registry in (alice, bob):
+        assert [v.stage for v in registry.list_versions("churn")].count("production") == 1
+        assert registry.get(f"churn@{winner}").stage == "production"
+        assert [(t.from_stage, t.to_stage) for t in
+                registry.version_detail(f"churn@{winner}").history][-1][1] == "production"
+
+
+def test_stage_change_uids_rise_in_the_order_they_are_made():
+    """Changes one stage move makes in one millisecond (archive the old production
+    version, promote the new one) replay, and show, in the order they were made."""
+    from nbmodels.versioning import replay_order, stage_change_uid
+
+    uids = [stage_change_uid() for _ in range(1000)]
+    assert uids == sorted(uids) and len(set(uids)) == 1000
+    assert all(len(uid) == 32 and int(uid, 16) >= 0 for uid in uids)
+    at = "2026-11-30T17:00:00.123+00:00"
+    made = [{"version": "1.1.0", "from_stage": "production", "to_stage": "archived",
+             "at": at, "uid": stage_change_uid()},
+            {"version": "1.0.0", "from_stage": "none", "to_stage": "production",
+             "at": at, "uid": stage_change_uid()}]
+    earlier = {"version": "1.1.0", "from_stage": "none", "to_stage": "production",
+               "at": "2026-11-30T16:00:00.000+00:00", "uid": "f" * 32}
+    assert replay_order([*reversed(made), earlier]) == [earlier, *made]

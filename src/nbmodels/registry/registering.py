@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from .. import capture, formats
@@ -13,7 +12,8 @@ from ..facts import stored_facts, version_facts
 from ..records import ModelVersion, Run
 from ..store import encode_json, version_from_row
 from ..versioning import (BUMPS, bumped, check_model_name, check_stage, check_tags,
-                          check_text, did_you_mean, infer_bump, parse_version)
+                          check_text, did_you_mean, infer_bump, parse_version,
+                          stage_change_uid)
 from .common import current_user, iso_time, recorded_importance, utc_now
 
 
@@ -147,7 +147,7 @@ class RegisteringMixin:
                    [to_stage, name, version])
         self.store.insert("transitions", [{
             "name": name, "version": version, "from_stage": from_stage, "to_stage": to_stage,
-            "user": current_user(), "at": at, "note": note, "uid": uuid.uuid4().hex}])
+            "user": current_user(), "at": at, "note": note, "uid": stage_change_uid()}])
 
 
 def _described_params(run: Run | None, object_hash: str) -> dict | None:

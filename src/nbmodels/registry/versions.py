@@ -9,7 +9,7 @@ from ..jsoncodec import decode_json
 from ..records import (STAGES, ModelSummary, ModelVersion, Run, Transition,
                        VersionDetail)
 from ..store import transition_from_row, version_from_row
-from ..versioning import Ref, check_model_name, did_you_mean, parse_ref
+from ..versioning import Ref, check_model_name, did_you_mean, parse_ref, replay_order
 from .metrics import key_metric
 
 # ModelVersion's leading fields, in its order (list_versions builds it positionally)
@@ -103,8 +103,9 @@ class VersionsMixin:
         without a tracked run) and its own stage changes, oldest first: everything a
         version's page shows. Raises as `get` does."""
         version = self.get(ref)
-        rows = self.store.query("SELECT * FROM transitions WHERE name = ? AND version = ? "
-                                "ORDER BY at, id", [version.name, version.version])
+        rows = replay_order(self.store.query(
+            "SELECT * FROM transitions WHERE name = ? AND version = ? ORDER BY id",
+            [version.name, version.version]))
         return VersionDetail(version, self._version_run(version),
                              tuple(transition_from_row(r) for r in rows))
 
@@ -147,9 +148,10 @@ class VersionsMixin:
     def transitions(self, name: str) -> list[Transition]:
         """The audit trail of a model's stage changes, oldest first."""
         self.count_versions(name)  # raises for an unknown model, without reading its versions
-        # in time order: changes pulled from a remote are inserted after older local ones
-        rows = self.store.query("SELECT * FROM transitions WHERE name = ? ORDER BY at, id",
-                                [name])
+        # in the order every machine replays them (`replay_order`), not as inserted here:
+        # changes pulled from a remote come after local ones, even older or same-time ones
+        rows = replay_order(self.store.query(
+            "SELECT * FROM transitions WHERE name = ? ORDER BY id", [name]))
         return [transition_from_row(r) for r in rows]
 
     def history(self, name: str):

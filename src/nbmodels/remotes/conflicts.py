@@ -14,10 +14,9 @@ machine derives the same change once and the audit trail holds it.
 
 from __future__ import annotations
 
-from itertools import groupby
-
 import blake3
 
+from ..versioning import replay_order
 from . import layout
 
 
@@ -38,27 +37,6 @@ def replaced_line(name: str, version: str, remote: str, ours: dict, kept: str) -
 
 def same_version(a: dict, b: dict) -> bool:
     return layout.identity(a) == layout.identity(b)
-
-
-def _order(transition: dict) -> tuple:
-    return (transition["at"], transition["uid"] or "")
-
-
-def replay_order(changes: list[dict]) -> list[dict]:
-    """Stage changes by time, then by uid; among changes made in the same millisecond,
-    one that continues its version's chain (`from_stage` is the stage it is in) first, so
-    `none -> staging -> production` made at once replays as it was made."""
-    ordered: list[dict] = []
-    stage: dict[str, str] = {}
-    for _at, group in groupby(sorted(changes, key=_order), key=lambda c: c["at"]):
-        pending = list(group)
-        while pending:
-            pick = next((c for c in pending
-                         if c["from_stage"] == stage.get(c["version"], "none")), pending[0])
-            pending.remove(pick)
-            ordered.append(pick)
-            stage[pick["version"]] = pick["to_stage"]
-    return ordered
 
 
 def merged_stages(transitions: list[dict]) -> tuple[dict[str, str], list[dict]]:
