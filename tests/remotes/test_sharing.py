@@ -92,14 +92,19 @@ def test_a_version_number_clash_is_one_line_then_pull_and_register_resolve_it(
     assert (bob.home / pulled.replaced[0].split(" in ")[1].split(";")[0]).is_file()
 
 
-def test_stage_changes_from_everyone_end_in_one_stage_per_version(tmp_path):
+def _churn_for_alice_and_bob(tmp_path):
+    """Alice registers churn 1.0.0 and 1.0.1 and pushes them; Bob clones."""
     url = (tmp_path / "remote").as_uri()
     alice = person(tmp_path, "alice")
     track_and_register(alice, "churn", seed=1)
     track_and_register(alice, "churn", seed=2)
     alice.add_remote("origin", url)
     alice.push()
-    bob = Registry.clone(url, tmp_path / "bob")
+    return alice, Registry.clone(url, tmp_path / "bob")
+
+
+def test_stage_changes_from_everyone_end_in_one_stage_per_version(tmp_path):
+    alice, bob = _churn_for_alice_and_bob(tmp_path)
     alice.set_stage("churn@1.0.0", "production")
     bob.set_stage("churn@1.0.1", "staging")
     bob.set_stage("churn@1.0.1", "production")  # later: bob's promotion wins
@@ -115,7 +120,7 @@ def test_stage_changes_from_everyone_end_in_one_stage_per_version(tmp_path):
     assert len(alice.transitions("churn")) == 4  # three made, one derived archive
     alice.push()
     bob.push()
-    assert len(remote_keys(url, "log/churn")) == 4  # the derived change once
+    assert len(remote_keys((tmp_path / "remote").as_uri(), "log/churn")) == 4  # the derived change once
 
 
 def test_a_damaged_object_on_the_remote_is_refused(remote_url, tmp_path):
@@ -195,13 +200,7 @@ def test_stage_changes_made_in_the_same_millisecond_show_in_one_order_everywhere
 
     import nbmodels.registry.registering as registering
 
-    url = (tmp_path / "remote").as_uri()
-    alice = person(tmp_path, "alice")
-    track_and_register(alice, "churn", seed=1)
-    track_and_register(alice, "churn", seed=2)
-    alice.add_remote("origin", url)
-    alice.push()
-    bob = Registry.clone(url, tmp_path / "bob")
+    alice, bob = _churn_for_alice_and_bob(tmp_path)
     same = datetime(2026, 11, 30, 17, 0, 0, 123000, tzinfo=timezone.utc)
     with monkeypatch.context() as frozen:
         frozen.setattr(registering, "utc_now", lambda: same)
