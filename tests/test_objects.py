@@ -3,7 +3,9 @@ byte is deserialized, damaged files heal when stored again, a bad value fails al
 
 from __future__ import annotations
 
+import os
 import pickle
+import sys
 import threading
 import tracemalloc
 
@@ -219,3 +221,42 @@ def test_a_name_that_is_not_a_hash_never_becomes_a_path(store, name):
         store.get(name)
     with pytest.raises(IntegrityError):
         store.path(name)
+
+
+def test_the_disk_is_asked_to_start_writing_each_buffer_as_soon_as_it_is_written(
+        store, monkeypatch):
+    asked = []
+
+    def start_writeback(fd, offset, length):
+        asked.append((offset, length))
+        real_start_writeback(fd, offset, length)
+
+    real_start_writeback = writer_module.start_writeback
+    monkeypatch.setattr(writer_module, "start_writeback", start_writeback)
+    obj = _big()
+    stored = store.put(obj)
+    # buffer after buffer, every byte of the file, each at most one buffer long
+    ends = [offset + length for offset, length in asked]
+    assert [offset for offset, _ in asked] == [0, *ends[:-1]] and ends[-1] == stored.size
+    assert max(length for _, length in asked) <= writer_module.PIECE
+    assert blake3.blake3(store.path(stored.hash).read_bytes()).hexdigest() == stored.hash
+    np.testing.assert_array_equal(store.get(stored.hash)["weights"], obj["weights"])
+
+
+def test_a_small_value_is_written_without_the_early_writeback(store, monkeypatch):
+    monkeypatch.setattr(writer_module, "start_writeback", lambda *a: pytest.fail("called"))
+    assert store.get(store.put({"small": 1}).hash) == {"small": 1}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sync_file_range is Linux's")
+def test_the_early_writeback_is_only_a_hint_that_cannot_fail(tmp_path):
+    assert writer_module._sync_file_range() is not None
+    read_end, write_end = os.pipe()  # sync_file_range refuses a pipe (ESPIPE)
+    try:
+        writer_module.start_writeback(write_end, 0, 1 << 20)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    with open(tmp_path / "f", "wb") as file:
+        file.write(b"x" * 10)
+        writer_module.start_writeback(file.fileno(), 0, 1 << 30)  # past the end: no error
