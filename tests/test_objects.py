@@ -260,3 +260,20 @@ def test_the_early_writeback_is_only_a_hint_that_cannot_fail(tmp_path):
     with open(tmp_path / "f", "wb") as file:
         file.write(b"x" * 10)
         writer_module.start_writeback(file.fileno(), 0, 1 << 30)  # past the end: no error
+
+
+def test_a_large_object_leaves_the_page_cache_once_it_is_durable(store, monkeypatch):
+    import nbmodels.objects as objects_module
+
+    dropped = []
+
+    def drop_cached(fd, size):
+        # by now the file is in place under its name, whole
+        dropped.append((len(list(store.hashes())), os.fstat(fd).st_size, size))
+        real_drop_cached(fd, size)
+
+    real_drop_cached = objects_module.drop_cached
+    monkeypatch.setattr(objects_module, "drop_cached", drop_cached)
+    stored = store.put(_big())
+    assert dropped == [(1, stored.size, stored.size)] and stored.size >= writer_module.PIECE
+    np.testing.assert_array_equal(store.get(stored.hash)["weights"], _big()["weights"])

@@ -31,7 +31,8 @@ import blake3
 
 from .. import formats
 from ..errors import IntegrityError
-from .writer import HashingWriter, SerializerTimeout, SizeLimitExceeded, dump_bounded, size_hint
+from .writer import (HashingWriter, SerializerTimeout, SizeLimitExceeded, drop_cached,
+                     dump_bounded, size_hint)
 
 DEFAULT_SERIALIZER = formats.DEFAULT
 SERIALIZERS = formats.FORMATS
@@ -166,10 +167,7 @@ class ObjectStore:
         target = self.path(stored.hash)
         if self._intact(target, stored) and self.touch(stored.hash):
             return stored  # the caller's `finally` removes the temp file
-        os.fsync(handle)
-        target.parent.mkdir(exist_ok=True)
-        os.replace(temp_path, target)
-        _fsync_dir(target.parent)
+        make_durable(handle, temp_path, target, stored.size)
         return StoredObject(stored.hash, stored.size, stored.serializer, True, stored.value)
 
     def _intact(self, target: Path, stored: StoredObject) -> bool:
@@ -337,6 +335,17 @@ def _close_quietly(handle: int) -> None:
         os.close(handle)
     except OSError:
         pass
+
+
+def make_durable(handle: int, temp_path: str | Path, target: Path, size: int) -> None:
+    """fsync the temp file open as `handle`, rename it to `target` and fsync the folder:
+    from then on the object survives a crash. Then its pages may leave the page cache
+    (`writer.drop_cached`)."""
+    os.fsync(handle)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(temp_path, target)
+    _fsync_dir(target.parent)
+    drop_cached(handle, size)
 
 
 def _fsync_dir(folder: Path) -> None:

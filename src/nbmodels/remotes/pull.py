@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import blake3
 
 from ..errors import IntegrityError
-from ..objects import ObjectStore
+from ..objects import ObjectStore, make_durable
 from ..versioning import check_model_name
 from . import layout
 from .conflicts import apply_log, replaced_line, same_version
@@ -86,10 +86,7 @@ def save_verified(objects: ObjectStore, digest: str, where: str, fill) -> int:
         if hasher.hexdigest() != digest:
             raise IntegrityError(f"integrity: object {digest[:12]} on {where} does not "
                                  "match its hash: refused, nothing of it was kept")
-        os.fsync(handle)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(temp, target)
-        _fsync_dir(target.parent)
+        make_durable(handle, temp, target, size)
         return size
     finally:
         os.close(handle)
@@ -287,12 +284,4 @@ def insert_records(registry: Registry, versions: list[dict], runs: list[dict],
                               ignore=True)
         db.execute("UPDATE models SET updated_at = ? WHERE name = ?", [now, model["name"]])
         insert("versions", [{**manifest["version"], "stage": "none"}], ignore=False)
-
-
-def _fsync_dir(folder) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
