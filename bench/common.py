@@ -117,14 +117,16 @@ def fmt(value: float, unit: str = "s") -> str:
     return f"{value * 1e6:.0f} µs"
 
 
-def interleave(cases: dict[str, Callable[[], float]], repeat: int, warmup: int = 1
-               ) -> dict[str, list[float]]:
+def interleave(cases: dict[str, Callable[[], float]], repeat: int, warmup: int = 1,
+               pause: bool = True) -> dict[str, list[float]]:
     """Run every case once per round, `warmup` uncounted rounds then `repeat` counted ones.
 
     A case returns the seconds of the operation it measures (so its own preparation, e.g.
     fitting a fresh model, is not counted). Each round starts one case later than the one
     before: what a heavy case leaves behind (MLflow's default `log_model` runs ~9 s and
     leaves garbage and threads) falls on every case in turn, not always on the one after it.
+    Each case starts after `gc.collect()` and `settle()`; `pause=False` runs the cases back
+    to back (only `gc.collect()` between them), as a user runs cells with no pause.
     """
     samples: dict[str, list[float]] = {name: [] for name in cases}
     names = list(cases)
@@ -134,7 +136,7 @@ def interleave(cases: dict[str, Callable[[], float]], repeat: int, warmup: int =
         for name in names[shift:] + names[:shift]:
             case = cases[name]
             gc.collect()
-            waited = settle()
+            waited = settle() if pause else 0.0
             if waited > SETTLE_REPORT_S:
                 print(f"  (waited {waited:.1f} s for the machine to be quiet after {previous})",
                       file=sys.stderr)

@@ -67,7 +67,7 @@ def run(opts, results, ip, home, models: dict) -> None:
         nb = results.add(Measure(scenario, "Registry.load(NAME@VERSION), hash verified", "nbmodels",
                                  samples["load"]))
         results.add(Measure(scenario, "%restore NAME@VERSION (cell)", "nbmodels", samples["restore"]))
-        raw = results.add(Measure(scenario, "pickle.load (no verification)", "baseline", samples["pickle"]))
+        results.add(Measure(scenario, "pickle.load (no verification)", "baseline", samples["pickle"]))
         limit = results.add(Measure(scenario, "read + BLAKE3 (all cores) + pickle.loads", "baseline",
                                     samples["read_hash_load"], note="hash first, as nbmodels"))
         results.add(Measure(scenario, "joblib.load (no verification)", "baseline", samples["joblib"]))
