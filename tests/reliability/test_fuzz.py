@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -299,6 +300,19 @@ def test_every_cli_command_works_or_says_one_line(home, registry, tmp_path_facto
 
 
 # ---- explicit cases: lone surrogates through each surface -------------------------------------
+
+def test_a_backup_to_a_folder_named_with_a_lone_surrogate_says_where_in_one_line(
+        home, registry, tmp_path):
+    """A path of bytes that are not UTF-8 (`os.fsdecode` gives a lone surrogate) is a valid
+    destination: the backup is made and the line that says where shows the byte escaped
+    (found by the fuzz test above: printing it raised UnicodeEncodeError)."""
+    dest = tmp_path / os.fsdecode(b"dest\x80")
+    code, out, err = run_cli(home, ["backup", str(dest)])
+    assert (code, err) == (0, "")
+    assert out.startswith("backed up ") and out.rstrip().endswith("dest\\udc80")
+    assert len(out.strip().splitlines()) == 1
+    assert (dest / "registry.db").exists()
+
 
 @pytest.mark.parametrize("call", [
     lambda r: r.register(object(), "clf", note="bad \ud800"),

@@ -1,5 +1,5 @@
 """What the CLI prints: tables, strict JSON, and terminal text with control characters
-escaped."""
+and lone surrogates escaped."""
 
 from __future__ import annotations
 
@@ -11,10 +11,13 @@ _CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))
              if c not in (0x09, 0x0A)}
 _CONTROLS.update({c: f"\\u{c:04x}" for c in (0x061C, 0x200E, 0x200F, 0x2028, 0x2029,
                                                *range(0x202A, 0x202F), *range(0x2066, 0x206A))})
+# Lone surrogates: what bytes that are not UTF-8 in a path or argument become in Python
+# (`os.fsdecode`); a UTF-8 stream refuses to write them, so they are shown escaped.
+_CONTROLS.update({c: f"\\u{c:04x}" for c in range(0xD800, 0xE000)})
 
 
 def terminal_text(text: str) -> str:
-    """`text` with every control character escaped (see `_CONTROLS`)."""
+    """`text` with every control character and lone surrogate escaped (see `_CONTROLS`)."""
     return text.translate(_CONTROLS)
 
 
