@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from nbmodels import IntegrityError
+import nbmodels.objects as objects_module
 from nbmodels.objects import ObjectStore, UnstorableObject, writer as writer_module
 
 
@@ -38,11 +39,25 @@ def test_large_object_round_trips_and_is_named_by_its_bytes(store):
     assert store.temp_files() == []
 
 
-def test_storing_the_same_bytes_again_writes_nothing_new(store):
-    first = store.put(_big())
-    again = store.put(_big())
+def test_storing_the_same_small_bytes_again_keeps_the_file_without_writing(store):
+    first = store.put({"small": 1})
+    inode = os.stat(store.path(first.hash)).st_ino
+    again = store.put({"small": 1})
     assert (again.hash, again.written, first.written) == (first.hash, False, True)
+    assert os.stat(store.path(first.hash)).st_ino == inode
     assert store.temp_files() == [] and list(store.hashes()) == [first.hash]
+
+
+def test_storing_the_same_large_bytes_again_replaces_the_file_without_reading_it(
+        store, monkeypatch):
+    first = store.put(_big())
+    monkeypatch.setattr(objects_module, "_hash_file", lambda path: pytest.fail("read back"))
+    again = store.put(_big())
+    assert (again.hash, again.size) == (first.hash, first.size) and again.written
+    data = store.path(first.hash).read_bytes()
+    assert blake3.blake3(data).hexdigest() == first.hash
+    assert store.temp_files() == [] and list(store.hashes()) == [first.hash]
+    np.testing.assert_array_equal(store.get(first.hash)["weights"], _big()["weights"])
 
 
 @pytest.mark.parametrize("make", [_big, lambda: {"small": 1}], ids=["large", "small"])
@@ -263,8 +278,6 @@ def test_the_early_writeback_is_only_a_hint_that_cannot_fail(tmp_path):
 
 
 def test_a_large_object_leaves_the_page_cache_once_it_is_durable(store, monkeypatch):
-    import nbmodels.objects as objects_module
-
     dropped = []
 
     def drop_cached(fd, size):
