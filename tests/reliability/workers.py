@@ -126,13 +126,13 @@ def install_kill(point: str) -> None:
     replace = os.replace
     insert_objects = Registry._insert_objects
 
-    def counting_write(self, view, **options):
+    def counting_write(self, view):
         saves["bytes"] += view.nbytes
         run_done = saves["insert"] >= 1
         if (point == "writing" and saves["bytes"] > 64 * 2**20) or (
                 point == "registering" and run_done and saves["bytes"] > 300 * 2**20):
             _die()
-        return write_and_hash(self, view, **options)
+        return write_and_hash(self, view)
 
     def killing_replace(source, target, *args, **kwargs):
         if point == "before-rename":

@@ -36,8 +36,8 @@ import blake3
 
 from .. import formats
 from ..errors import IntegrityError
-from .writer import (PIECE, HashingWriter, SerializerTimeout, SizeLimitExceeded,
-                     drop_cached, dump_bounded, size_hint)
+from .writer import (HashingWriter, SerializerTimeout, SizeLimitExceeded, drop_cached,
+                     dump_bounded, size_hint, streamed)
 
 DEFAULT_SERIALIZER = formats.DEFAULT
 SERIALIZERS = formats.FORMATS
@@ -170,7 +170,8 @@ class ObjectStore:
 
     def _publish(self, handle: int, temp_path: Path, stored: StoredObject) -> StoredObject:
         target = self.path(stored.hash)
-        if stored.size < PIECE and self._intact(target, stored) and self.touch(stored.hash):
+        if not streamed(stored.size) and self._intact(target, stored) \
+                and self.touch(stored.hash):
             return stored  # the caller's `finally` removes the temp file
         make_durable(handle, temp_path, target, stored.size)
         return StoredObject(stored.hash, stored.size, stored.serializer, True, stored.value)
