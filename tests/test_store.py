@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,31 @@ def test_database_is_in_wal_mode_with_foreign_keys(registry):
     db = registry.store.db
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_opening_a_new_registry_another_process_is_still_creating_waits_for_it(tmp_path):
+    """Two kernels opening a new registry at once: while one holds the file between creating
+    it and switching it to WAL, SQLite refuses the other's switch at once ("database is
+    locked", without its busy timeout); the second open waits it out instead of failing
+    (seen as a CI flake of the backup-while-writing test)."""
+    home = tmp_path / "new"
+    home.mkdir()
+    creator = sqlite3.connect(home / "registry.db", isolation_level=None,
+                              check_same_thread=False)
+    creator.execute("CREATE TABLE half_made(x)")
+    creator.execute("BEGIN IMMEDIATE")
+    creator.execute("INSERT INTO half_made VALUES (1)")
+    release = threading.Timer(0.3, creator.execute, ["COMMIT"])
+    release.start()
+    try:
+        registry = Registry(home)
+        registry.register({"w": 1}, "m")
+    finally:
+        release.join()
+        creator.close()
+    assert registry.store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert registry.load("m") == {"w": 1}
+    assert registry.store.rows("SELECT x FROM half_made") == [(1,)]
 
 
 WRITER = textwrap.dedent("""

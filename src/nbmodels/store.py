@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -190,7 +191,7 @@ class Store:
         if can_write(self.path):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = _connect(self.path, uri=False)
-            conn.execute("PRAGMA journal_mode = WAL")
+            _use_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
             self.mode = "rw"
@@ -332,6 +333,24 @@ def _connect(target, uri: bool) -> sqlite3.Connection:
                            check_same_thread=False, uri=uri)
     conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
     return conn
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL mode, waiting out another process that is creating or switching the
+    same new database: SQLite answers "database is locked" at once there, without its busy
+    handler (waiting could deadlock it), so the wait is here. WAL is stored in the file, so
+    once set every later open only reads it."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    pause = 0.001
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 @contextlib.contextmanager
