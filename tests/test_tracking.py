@@ -172,6 +172,21 @@ def test_a_track_line_expands_kernel_variables_like_any_magic(shell):
     shell.user_ns["who"] = "Jane"
     run(shell, "%%track --tag owner={who}\nq = 1")
     assert nbmodels.last_run().tags == {"owner": "Jane"}
+    shell.user_ns["who"] = "Ann"  # the same line again: parsed once, expanded every time
+    run(shell, "%%track --tag owner={who}\nq = 1")
+    assert nbmodels.last_run().tags == {"owner": "Ann"}
+
+
+def test_a_track_line_run_again_gives_each_run_its_own_options(shell):
+    """`%%track` lines are parsed once and kept: no run shares or changes another's."""
+    for _ in range(2):
+        run(shell, f"%%track {TRACK_LINE}\nq = 1")
+        nbmodels.last_run().tags["owner"] = "changed by the user"
+    first, second = Registry().runs()["id"].tolist()[-2:]
+    for run_id in (first, second):
+        got = Registry().run(run_id)
+        assert got.experiment == "quoted" and got.note == 'the "baseline" model'
+        assert got.tags == {"owner": "Jane Doe", "team": "risk and ops"}
 
 
 # ----------------------------------------------------- speed: git state without a process
@@ -225,6 +240,34 @@ def test_git_state_is_read_again_only_when_something_git_reads_changed(repo, mon
     assert second["dirty"] is False and second["commit"] != first["commit"]
     _git(repo, "checkout", "-q", "-b", "feature")
     assert environment.git_info(repo)["branch"] == "feature"
+
+
+def test_git_state_of_a_detached_head_or_packed_refs_is_answered_without_a_process(
+        repo, monkeypatch):
+    """A detached HEAD names no ref file, and `git pack-refs` moves the branch's ref into
+    packed-refs: either state is watched like a branch's (no `git` process while nothing
+    changes) and a change to it is seen."""
+    _settle(monkeypatch)
+    _git(repo, "checkout", "-q", "--detach")
+    detached = environment.git_info(repo)
+    calls = _count_git_processes(monkeypatch)
+    assert detached["branch"] is None and environment.git_info(repo) == detached
+    assert calls == []
+    _git(repo, "checkout", "-q", "main")
+    _git(repo, "pack-refs", "--all")
+    assert not (repo / ".git" / "refs" / "heads" / "main").exists()
+    packed = environment.git_info(repo)
+    assert packed == {**detached, "branch": "main"} and calls
+    calls.clear()
+    assert environment.git_info(repo) == packed and calls == []
+    (repo / "train.py").write_text("a = 9\n")
+    _git(repo, "commit", "-qam", "after packing")  # a loose ref again, beside packed-refs
+    assert environment.git_info(repo)["commit"] != packed["commit"]
+
+
+def test_a_folder_that_is_gone_inside_a_repository_has_no_git_state(repo):
+    assert environment.cached_git_info(repo / "gone") == (True, None)
+    assert environment.git_info(repo / "gone") is None
 
 
 def test_git_state_of_a_worktree(repo, tmp_path, monkeypatch):

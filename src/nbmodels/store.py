@@ -368,8 +368,11 @@ def _immediate(conn: sqlite3.Connection):
 
 
 def decode_row(row: dict) -> dict:
-    return {k: (decode_json(v) if k in _JSON_COLUMNS and isinstance(v, str) else v)
-            for k, v in row.items()}
+    decoded = dict(row)
+    for key in _JSON_COLUMNS.intersection(row):
+        if isinstance(decoded[key], str):
+            decoded[key] = decode_json(decoded[key])
+    return decoded
 
 
 def run_from_row(row: dict, variables=(), inputs=()) -> Run:

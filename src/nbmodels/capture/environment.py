@@ -36,6 +36,7 @@ WATCHED_PACKAGES = {
 }
 
 
+_WATCHED_MODULES = frozenset(WATCHED_PACKAGES)
 _environment_cache: dict[frozenset[str], dict] = {}
 
 
@@ -45,7 +46,7 @@ def environment() -> dict:
     `packages` lists the ML/data packages the kernel has imported; the result is cached and
     recomputed only when one more of them has been imported since.
     """
-    imported = frozenset(name for name in WATCHED_PACKAGES if name in sys.modules)
+    imported = frozenset(sys.modules.keys() & _WATCHED_MODULES)
     cached = _environment_cache.get(imported)
     if cached is None:
         cached = {
@@ -102,7 +103,8 @@ def git_info(folder: str | os.PathLike) -> dict | None:
         checked_at = time.time()
         info = _git_status(folder)
         _git_states[repo[0]] = _GitState(key, head, files, stats, info,
-                                         _settled(key, stats, checked_at))
+                                         _settled(key, stats, checked_at),
+                                         _watched(repo, head[1], files))
     return dict(info) if info is not None else None
 
 
@@ -111,18 +113,17 @@ def cached_git_info(folder: str | os.PathLike) -> tuple[bool, dict | None]:
     or nothing changed since `git status` last answered), else `(False, None)`: then
     `git_info` runs it. For callers that would rather run git in the background."""
     folder = os.fspath(folder)
-    if not os.path.isdir(folder):
-        return True, None
     if _git_pointed_elsewhere():
         return False, None
     repo = _git_dirs(folder)
-    if repo is None:
+    # the walk up from a folder that is gone could find a parent's repository
+    if repo is None or (repo[0] != os.path.abspath(folder) and not os.path.isdir(folder)):
         return True, None
     with _git_lock:
         state = _git_states.get(repo[0])
         if state is None or not state.trusted or state.files is None:
             return False, None
-        if _git_key(repo, state)[1] != state.key or _stats(state.files) != state.stats:
+        if tuple(map(_stat, state.watched)) != state.seen:
             return False, None
         return True, dict(state.info) if state.info is not None else None
 
@@ -157,6 +158,12 @@ class _GitState:
     stats: tuple | None  # their stats just before `git status` ran
     info: dict | None  # what `git status` said
     trusted: bool  # nothing was modified within `_RACY_S` of the check
+    # the paths of `key` then `files`, and their stats in `seen`: what a cell checks
+    watched: tuple[str | None, ...] = ()
+
+    @property
+    def seen(self) -> tuple:
+        return (*self.key, *(self.stats or ()))
 
 
 _git_states: dict[str, _GitState] = {}
@@ -210,6 +217,16 @@ def _git_key(repo: tuple[str, str, str], state: _GitState | None) -> tuple[tuple
     return (head_stat, ref), key
 
 
+def _watched(repo: tuple[str, str, str], ref: str | None,
+             files: tuple[str, ...] | None) -> tuple[str | None, ...]:
+    """The paths whose stats make `_git_key(...)[1]` then `_stats(files)`, in that order:
+    a tracked cell checks them in one pass, without working out the paths again."""
+    _, gitdir, common = repo
+    return (os.path.join(gitdir, "HEAD"), os.path.join(gitdir, "index"),
+            os.path.join(common, ref) if ref else None,
+            os.path.join(common, "packed-refs"), *(files or ()))
+
+
 def _head_ref(path: str) -> str | None:
     """The ref HEAD points to (`refs/heads/main`), None when detached or unreadable."""
     try:
@@ -220,7 +237,9 @@ def _head_ref(path: str) -> str | None:
     return text[4:].strip() if text.startswith("ref:") else None
 
 
-def _stat(path: str) -> tuple | None:
+def _stat(path: str | None) -> tuple | None:
+    if path is None:  # no such file to watch (a detached HEAD names no ref)
+        return None
     try:
         found = os.stat(path)
     except OSError:

@@ -125,6 +125,22 @@ def _options(args) -> tracking.TrackOptions:
         ignore=frozenset(split_names(args.ignore)))
 
 
+_KEEP_PARSED = 64  # distinct %%track lines whose options are kept
+_parsed_lines: dict[str, tracking.TrackOptions] = {}
+
+
+def _options_of(line: str) -> tracking.TrackOptions:
+    """The options of a `%%track` line (`$` and `{}` already expanded), parsed once: a cell
+    run again would parse the same line again (argparse, ~30 µs of every tracked cell)."""
+    options = _parsed_lines.get(line)
+    if options is None:
+        options = _options(parse(TrackMagics.track, line, "%%track"))
+        if len(_parsed_lines) >= _KEEP_PARSED:
+            _parsed_lines.clear()
+        _parsed_lines[line] = options
+    return options
+
+
 @magics_class
 class TrackMagics(RegistryMagics):
 
@@ -166,7 +182,7 @@ class TrackMagics(RegistryMagics):
         line = pending.line
         if "$" in line or "{" in line:  # as IPython expands any magic's line
             line = self.shell.var_expand(line, 2)  # 2: the cell's frame
-        options = _options(parse(TrackMagics.track, line, "%%track"))
+        options = _options_of(line)
         source = self._analysed_source(pending.body, _compiled_body(frame, pending))
         if self._running is not None:  # a cell whose end never came (interrupted runner)
             self._running.tracker.abandon()

@@ -29,7 +29,9 @@ def utc_now() -> datetime:
 
 
 def iso_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds")
 
 
 def current_user() -> str | None:

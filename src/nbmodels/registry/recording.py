@@ -185,8 +185,11 @@ def _run_params(variables: list[dict], cell: CellRecord) -> dict:
     again its steps'): bare names for one such model, `VAR.NAME` for several."""
 
     params = {v["name"]: v["value"] for v in variables if v["role"] == "param"}
-    params.update(json_map(cell.logged_params))
+    if cell.logged_params:
+        params.update(json_map(cell.logged_params))
     models = [v for v in variables if v["role"] == "model" and v["data"]]
+    if not models:
+        return params
     outer = set(capture.top_level_models({v["name"]: cell.values[v["name"]] for v in models}))
     models = [v for v in models if v["name"] in outer]
     for model in models:

@@ -102,7 +102,6 @@ class StoringMixin:
         it an old orphan) is stored again from its value first: `gc` decides and removes
         under this same write lock, so a file present now stays until the commit. Each
         row's `stored`, `object_hash` and `size` follow what was stored."""
-        now = iso_time(utc_now())
         found = []
         for row in rows:
             if row.get("stored") and not self.objects.present(row["stored"]):
@@ -110,9 +109,11 @@ class StoringMixin:
             if row.get("stored"):
                 stored = row["stored"]
                 found.append({"hash": stored.hash, "size": stored.size,
-                              "serializer": stored.serializer, "type": row["type"],
-                              "created_at": now})
-        self.store.insert("objects", found, ignore=True)
+                              "serializer": stored.serializer, "type": row["type"]})
+        if found:  # a cell that stored nothing (params, metrics) writes no objects row
+            now = iso_time(utc_now())
+            self.store.insert("objects", [{**row, "created_at": now} for row in found],
+                              ignore=True)
 
     def _store_again(self, row: dict) -> None:
         stored = row["stored"]
