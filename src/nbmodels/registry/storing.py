@@ -107,13 +107,14 @@ class StoringMixin:
             if row.get("stored") and not self.objects.present(row["stored"]):
                 self._store_again(row)
             if row.get("stored"):
-                stored = row["stored"]
-                found.append({"hash": stored.hash, "size": stored.size,
-                              "serializer": stored.serializer, "type": row["type"]})
-        if found:  # a cell that stored nothing (params, metrics) writes no objects row
-            now = iso_time(utc_now())
-            self.store.insert("objects", [{**row, "created_at": now} for row in found],
-                              ignore=True)
+                found.append((row["stored"], row["type"]))
+        if not found:  # a cell that stored nothing (params, metrics)
+            return
+        now = iso_time(utc_now())
+        self.store.insert("objects", ({"hash": stored.hash, "size": stored.size,
+                                       "serializer": stored.serializer, "type": kind,
+                                       "created_at": now} for stored, kind in found),
+                          ignore=True)
 
     def _store_again(self, row: dict) -> None:
         stored = row["stored"]
