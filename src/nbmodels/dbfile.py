@@ -23,6 +23,7 @@ from .errors import (DatabaseDamagedError, InvalidInputError, NbModelsError,
 # SQLite's primary result codes for a file that is not (or no longer) a sound database
 _DAMAGE_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
 _READONLY_CODE = 8  # SQLITE_READONLY
+_BUSY_CODE = 5  # SQLITE_BUSY: "database is locked"
 
 
 def can_write(path: Path) -> bool:
@@ -40,7 +41,16 @@ def can_write(path: Path) -> bool:
 def is_damage(error: sqlite3.Error) -> bool:
     """Whether SQLite says the database file itself is damaged (not a locked database, a
     constraint or a bug in a query)."""
-    return (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF in _DAMAGE_CODES
+    return _primary_code(error) in _DAMAGE_CODES
+
+
+def is_busy(error: sqlite3.Error) -> bool:
+    """Whether SQLite says another connection holds the lock ("database is locked")."""
+    return _primary_code(error) == _BUSY_CODE
+
+
+def _primary_code(error: sqlite3.Error) -> int:
+    return (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF
 
 
 def damaged_error(path: Path, error: sqlite3.Error) -> DatabaseDamagedError:
@@ -76,7 +86,7 @@ def translate_errors(path: Path):
     except sqlite3.DatabaseError as exc:
         if is_damage(exc):
             raise damaged_error(path, exc) from exc
-        if (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF == _READONLY_CODE:
+        if _primary_code(exc) == _READONLY_CODE:
             raise read_only_error(path) from exc
         raise
     except PermissionError as exc:

@@ -23,7 +23,7 @@ from typing import Iterator
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from .dbfile import can_write, read_only_error, translate_errors
+from .dbfile import can_write, is_busy, read_only_error, translate_errors
 from .errors import DatabaseDamagedError, NbModelsError, ReadOnlyRegistryError
 from .jsoncodec import decode_json, encode_json, rewrite_bare_tokens  # noqa: F401  (re-exported)
 from .records import Input, ModelVersion, Run, Transition, Variable
@@ -347,7 +347,7 @@ def _use_wal(conn: sqlite3.Connection) -> None:
             conn.execute("PRAGMA journal_mode = WAL")
             return
         except sqlite3.OperationalError as error:
-            if "locked" not in str(error) or time.monotonic() > deadline:
+            if not is_busy(error) or time.monotonic() > deadline:
                 raise
         time.sleep(pause)
         pause = min(pause * 2, 0.05)

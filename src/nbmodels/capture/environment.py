@@ -205,22 +205,21 @@ def _read_pointer(path: str, prefix: str, base: str) -> str | None:
 
 
 def _git_key(repo: tuple[str, str, str], state: _GitState | None) -> tuple[tuple, tuple]:
-    _, gitdir, common = repo
-    head_stat = _stat(os.path.join(gitdir, "HEAD"))
+    head = os.path.join(repo[1], "HEAD")
+    head_stat = _stat(head)
     if state is not None and state.head[0] == head_stat:
         ref = state.head[1]
     else:
-        ref = _head_ref(os.path.join(gitdir, "HEAD"))
-    ref_stat = _stat(os.path.join(common, ref)) if ref else None
-    key = (head_stat, _stat(os.path.join(gitdir, "index")), ref_stat,
-           _stat(os.path.join(common, "packed-refs")))
-    return (head_stat, ref), key
+        ref = _head_ref(head)
+    rest = _watched(repo, ref, None)[1:]
+    return (head_stat, ref), (head_stat, *map(_stat, rest))
 
 
 def _watched(repo: tuple[str, str, str], ref: str | None,
              files: tuple[str, ...] | None) -> tuple[str | None, ...]:
-    """The paths whose stats make `_git_key(...)[1]` then `_stats(files)`, in that order:
-    a tracked cell checks them in one pass, without working out the paths again."""
+    """What git's answer depends on: HEAD, the index, the branch's ref (None on a detached
+    HEAD), packed-refs, then the tracked files. Their stats are `_git_key(...)[1]` then
+    `_stats(files)`; a tracked cell checks them in one pass."""
     _, gitdir, common = repo
     return (os.path.join(gitdir, "HEAD"), os.path.join(gitdir, "index"),
             os.path.join(common, ref) if ref else None,

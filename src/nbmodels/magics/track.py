@@ -167,7 +167,7 @@ class TrackMagics(RegistryMagics):
         __tracebackhide__ = True  # noqa: F841
         # Reached only when called directly (a script, another magic): a %%track cell of a
         # notebook is run by IPython through `transform_track_cell`.
-        options = _options(parse(TrackMagics.track, line, "%%track"))
+        options = _options_of(line)
         code = self.shell.transform_cell(cell)
         source = self._analysed_source(cell, code)
         registry = self.registry  # resolve the home before the cell can chdir
