@@ -7,11 +7,12 @@ call that starts tracking:
     __import__('nbmodels.magics').magics.begin_tracked_cell(7)
     <the cell's own lines, unchanged>
 
-(tracebacks show that line as the `%%track LINE` typed), so IPython itself runs the code: top-level `await`, a trailing `;`, the displayhook
-(`Out[n]`) and tracebacks (`Cell In[n], line k`, line numbers as in the cell) are those
-of the untracked cell. The record is made by the `post_execute` event of that same cell.
-`shell.run_cell_magic("track", LINE, CELL)` (scripts made by nbconvert, other magics) runs
-the cell itself through `tracking.track_cell`.
+(tracebacks show that line as the `%%track LINE` typed), so IPython itself runs the code:
+top-level `await`, a trailing `;`, the displayhook (`Out[n]`) and tracebacks (`Cell In[n],
+line k`, line numbers as in the cell) are those of the untracked cell. The record is made
+by the `post_execute` event of that same cell. `shell.run_cell_magic("track", LINE, CELL)`
+(scripts made by nbconvert, other magics) runs the cell itself through
+`tracking.track_cell`.
 """
 
 from __future__ import annotations
@@ -254,18 +255,19 @@ class TrackMagics(RegistryMagics):
 
         try:
             with Bar("saving the run's models") as bar:  # shown for a large or slow model
-                run = registry.record_run(record, max_object_bytes=max_bytes,
-                                          store_inputs=self.options.store_inputs, progress=bar)
+                recorded = registry.record(record, max_object_bytes=max_bytes,
+                                           store_inputs=self.options.store_inputs, progress=bar)
         except Exception as exc:  # the user's cell must not fail because recording did
             warnings.warn(f"nbmodels could not record this run: {type(exc).__name__}: {exc}",
                           NbModelsWarning, stacklevel=2)
             return
-        api.session.last_run_id = run.id
-        api.session.just_tracked = {v.name: (record.values[v.name], v.object_hash)
-                                    for v in run.models if v.name in record.values}
+        api.session.last_run_id = recorded.id
+        api.session.just_tracked = {name: (record.values[name], digest)
+                                    for name, digest in recorded.models.items()
+                                    if name in record.values}
         api.session.cells_since_track = 0
         if self.options.show_summary:
-            render.display_run_summary(run)
+            render.display_run_summary(recorded.run)
 
 
 def install(shell, surface: TrackMagics) -> None:

@@ -29,6 +29,13 @@ class RecordingMixin:
                    store_inputs: bool = True, progress=None) -> Run:
         """Store a tracked cell's run: its objects first, then its rows in one transaction.
         `progress(bytes written, bytes expected)` is told as its models are stored."""
+        return self.record(cell, max_object_bytes, store_inputs, progress).run
+
+    def record(self, cell: CellRecord, max_object_bytes: int | None = DEFAULT_MAX_OBJECT_BYTES,
+               store_inputs: bool = True, progress=None) -> RecordedRun:
+        """`record_run`, answered with the committed run's id and models at once and its
+        `Run` built only when asked (`.run`): a tracked cell that shows no summary and
+        stored no model needs neither."""
         from ulid import ULID
 
         check_text(cell.experiment, "experiment")
@@ -62,12 +69,10 @@ class RecordingMixin:
                 ignore=True)
             if cell.lineage is not None:
                 self.store.insert("lineage", [lineage_row(run_id, cell.lineage)])
-        # the record from the rows just committed: reading them back costs three queries
-        run = run_from_row(decode_row(row), [decode_row(v) for v in sorted(variable_rows, key=_name)],
-                           [decode_row(i) for i in sorted(input_rows, key=_name)])
-        if run.models:  # `%register` of one of them reads the run next
-            self.store.remember(("run", run.id), run)
-        return run
+        recorded = RecordedRun(row, variable_rows, input_rows)
+        if recorded.models:  # `%register` of one of them reads the run next
+            self.store.remember(("run", run_id), recorded.run)
+        return recorded
 
     def _capture_variable(self, objects: RunObjects, name: str, value: Any, cell: CellRecord,
                           max_bytes: int | None) -> dict:
@@ -121,6 +126,25 @@ class RecordingMixin:
         self._store_safely(objects, row, value, max_bytes,
                            summary.fingerprint if summary.complete else None)
         return row
+
+
+class RecordedRun:
+    """A run `Registry.record` just committed: its `id` and `models` (captured model
+    variables: name -> object hash) at once, its `Run` on first use (`run`), built from the
+    committed rows as a read would (reading them back costs three queries)."""
+
+    def __init__(self, row: dict, variable_rows: list[dict], input_rows: list[dict]):
+        self.id: str = row["id"]
+        self.models = {v["name"]: v["object_hash"] for v in variable_rows
+                       if v["role"] == "model" and v["reason"] is None}
+        self._rows = (row, variable_rows, input_rows)
+
+    @functools.cached_property
+    def run(self) -> Run:
+        row, variable_rows, input_rows = self._rows
+        return run_from_row(decode_row(row),
+                            [decode_row(v) for v in sorted(variable_rows, key=_name)],
+                            [decode_row(i) for i in sorted(input_rows, key=_name)])
 
 
 class _ModelBytes:
