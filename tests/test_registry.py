@@ -558,3 +558,24 @@ def test_a_model_that_cannot_be_described_is_a_reason_and_no_object_row(registry
     assert run.variable("lr").object_hash is None
     assert registry.store.query("SELECT * FROM objects") == []
     assert list(registry.objects.temp_dir.iterdir()) == []
+
+
+def test_record_answers_the_committed_run_and_builds_it_as_a_read_does(registry):
+    from datetime import datetime, timezone
+
+    from nbmodels.registry import CellRecord
+    from sklearn.linear_model import LogisticRegression
+
+    features = np.random.default_rng(0).normal(size=(60, 3))
+    model = LogisticRegression(max_iter=200).fit(features, features[:, 0] > 0)
+    now = datetime.now(timezone.utc)
+    recorded = registry.record(CellRecord(
+        source="clf = ...", experiment="e", status="ok", started_at=now, ended_at=now,
+        values={"clf": model, "C": 1.0, "note": float("nan"), "unstorable": lambda: None}))
+    run = registry.run(recorded.id)
+    assert recorded.models == {"clf": run.variable("clf").object_hash}
+    assert recorded.run == run  # the rows decoded as a read decodes them (NaN included)
+    assert recorded.run is recorded.run
+    plain = registry.record(CellRecord(source="x = 1", experiment="e", status="ok",
+                                       started_at=now, ended_at=now, values={"x": 1}))
+    assert plain.models == {} and registry.run(plain.id).params == {"x": 1}
