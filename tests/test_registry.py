@@ -579,3 +579,11 @@ def test_record_answers_the_committed_run_and_builds_it_as_a_read_does(registry)
     plain = registry.record(CellRecord(source="x = 1", experiment="e", status="ok",
                                        started_at=now, ended_at=now, values={"x": 1}))
     assert plain.models == {} and registry.run(plain.id).params == {"x": 1}
+
+
+def test_the_packages_and_git_json_kept_from_run_to_run_follow_the_values_types():
+    from nbmodels.registry.recording import _flat_json
+
+    assert _flat_json({"dirty": False}) == '{"dirty": false}'
+    assert _flat_json({"dirty": 0}) == '{"dirty": 0}'  # equal to False, not the same JSON
+    assert _flat_json({"numpy": "2.1.0", "pandas": None}) == '{"numpy": "2.1.0", "pandas": null}'

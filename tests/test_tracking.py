@@ -270,6 +270,25 @@ def test_a_folder_that_is_gone_inside_a_repository_has_no_git_state(repo):
     assert environment.git_info(repo / "gone") is None
 
 
+def test_a_repository_root_removed_or_made_again_is_seen(repo, monkeypatch):
+    """A work tree root checked before is found again without walking up from it: its
+    `.git` removed (then no git state, and no `git` process per cell) or made again is
+    still seen."""
+    import shutil
+
+    _settle(monkeypatch)
+    assert environment.git_info(repo)["branch"] == "main"
+    shutil.rmtree(repo / ".git")
+    assert environment.git_info(repo) is None
+    calls = _count_git_processes(monkeypatch)
+    assert environment.cached_git_info(repo) == (True, None) and calls == []
+    _git(repo, "init", "-q", "-b", "again")
+    _git(repo, "add", "train.py")
+    _git(repo, "commit", "-q", "-m", "new history")
+    info = environment.git_info(repo)
+    assert info["branch"] == "again" and info["dirty"] is False
+
+
 def test_git_state_of_a_worktree(repo, tmp_path, monkeypatch):
     _settle(monkeypatch)
     other = tmp_path / "other"

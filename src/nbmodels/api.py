@@ -38,13 +38,13 @@ def default_registry():
     An existing registry found for this (`NBModels.home`, `$NBMODELS_HOME`, working
     directory) stays the answer without resolving the home again (a few `stat` calls per
     tracked cell saved); a home not created yet is looked for again on the next call."""
-    from .config import resolve_home
-    from .registry import Registry
-
     key = (session.home, os.environ.get("NBMODELS_HOME"), os.getcwd())
     known = session.registries.get(key)
     if known is not None:
         return known
+    from .config import resolve_home
+    from .registry import Registry
+
     home = resolve_home(session.home)
     if home not in session.registries:
         session.registries[home] = Registry(home)

@@ -29,10 +29,13 @@ _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
 
 # one encoder for every call: `json.dumps(value, default=str)` builds a new one each time
 _ENCODER = json.JSONEncoder(default=str)
+_EMPTY = {dict: "{}", list: "[]"}
 
 
 def encode_json(value: Any) -> str:
     """`value` as JSON text SQLite's JSON functions accept, non-finite floats included."""
+    if not value and type(value) in _EMPTY:  # a run's tags, metrics, flags: most often none
+        return _EMPTY[type(value)]
     text = _ENCODER.encode(value)
     if "NaN" in text or "Infinity" in text:  # else no token to rewrite (the common case)
         text = _TOKENS.sub(_spell, text)

@@ -14,6 +14,7 @@ every public method).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
 import time
@@ -250,11 +251,9 @@ class Store:
         rows = list(rows)
         if not rows:
             return
-        columns = list(rows[0])
-        verb = "INSERT OR IGNORE" if ignore else "INSERT"
-        sql = (f"{verb} INTO {table} ({', '.join(columns)}) "
-               f"VALUES ({', '.join('?' * len(columns))})")
-        self.db.conn.executemany(sql, [[row[c] for c in columns] for row in rows])
+        columns = tuple(rows[0])
+        self.db.conn.executemany(_insert_sql(table, columns, ignore),
+                                 [[row[c] for c in columns] for row in rows])
 
     def query(self, sql: str, params=()) -> list[dict]:
         """Rows as dicts with JSON columns decoded; [] when the registry does not exist."""
@@ -351,6 +350,13 @@ def _use_wal(conn: sqlite3.Connection) -> None:
                 raise
         time.sleep(pause)
         pause = min(pause * 2, 0.05)
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_sql(table: str, columns: tuple[str, ...], ignore: bool) -> str:
+    verb = "INSERT OR IGNORE" if ignore else "INSERT"
+    return (f"{verb} INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))})")
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,8 @@ def git_info(folder: str | os.PathLike) -> dict | None:
         return info
     folder = os.fspath(folder)
     repo = _git_dirs(folder)
+    if _roots.get(folder, repo) != repo:  # its `.git` was removed or replaced
+        del _roots[folder]
     if repo is None:  # git is told where to look (GIT_DIR ...): do not second-guess it
         return _git_status(folder)
     with _git_lock:
@@ -105,6 +107,8 @@ def git_info(folder: str | os.PathLike) -> dict | None:
         _git_states[repo[0]] = _GitState(key, head, files, stats, info,
                                          _settled(key, stats, checked_at),
                                          _watched(repo, head[1], files))
+        if repo[0] == folder and repo[1] == os.path.join(folder, ".git"):
+            _roots[folder] = repo
     return dict(info) if info is not None else None
 
 
@@ -115,7 +119,7 @@ def cached_git_info(folder: str | os.PathLike) -> tuple[bool, dict | None]:
     folder = os.fspath(folder)
     if _git_pointed_elsewhere():
         return False, None
-    repo = _git_dirs(folder)
+    repo = _roots.get(folder) or _git_dirs(folder)
     # the walk up from a folder that is gone could find a parent's repository
     if repo is None or (repo[0] != os.path.abspath(folder) and not os.path.isdir(folder)):
         return True, None
@@ -160,14 +164,18 @@ class _GitState:
     trusted: bool  # nothing was modified within `_RACY_S` of the check
     # the paths of `key` then `files`, and their stats in `seen`: what a cell checks
     watched: tuple[str | None, ...] = ()
+    seen: tuple = field(init=False, default=())  # what a cell compares its stats with
 
-    @property
-    def seen(self) -> tuple:
-        return (*self.key, *(self.stats or ()))
+    def __post_init__(self) -> None:
+        self.seen = (*self.key, *(self.stats or ()))
 
 
 _git_states: dict[str, _GitState] = {}
 _git_lock = threading.Lock()
+# Work tree roots checked before, with their `.git` folder in them -> `_git_dirs` of them.
+# The walk up is not needed to find their repository again: its HEAD is the first path a
+# cell stats, and a `.git` removed or made again changes that stat.
+_roots: dict[str, tuple[str, str, str]] = {}
 
 
 def _git_dirs(folder: str) -> tuple[str, str, str] | None:

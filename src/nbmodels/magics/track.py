@@ -32,6 +32,7 @@ from IPython.core.magic import cell_magic, magics_class, output_can_be_silenced
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from .. import api, render, tracking
+from ..progress import Bar
 from ..errors import NbModelsError, NbModelsWarning
 from ..versioning import check_tags, check_text
 from .base import RegistryMagics
@@ -42,6 +43,7 @@ from .parsing import one_line, parse, parse_tags, split_names
 PYTHON_CELL_MAGICS = frozenset({"time", "capture", "prun"})
 
 _TRACK_LINE = re.compile(r"%%track(?=\s|$)")
+_CELL_MAGIC = re.compile(r"%%(\w+)")
 _KEEP_PENDING = 64  # transformed cells not yet run (transforms may run without execution)
 
 
@@ -67,7 +69,7 @@ def transform_track_cell(lines: list[str]) -> list[str]:
         return lines
     token = next(_tokens)
     line, body = lines[0][len("%%track"):].strip(), lines[1:]
-    inner = re.match(r"%%(\w+)", body[0]) if body else None
+    inner = _CELL_MAGIC.match(body[0]) if body else None
     _pending[token] = _PendingCell(_surface, line, "".join(body), inner and inner.group(1))
     while len(_pending) > _KEEP_PENDING:
         del _pending[next(iter(_pending))]
@@ -225,7 +227,7 @@ class TrackMagics(RegistryMagics):
         if not body.strip():
             raise UsageError("%%track needs code below it: the cell is empty")
         first, _, rest = body.partition("\n")
-        inner = re.match(r"%%(\w+)", first)
+        inner = _CELL_MAGIC.match(first)
         if inner is None:
             return python if python is not None else self.shell.transform_cell(body)
         if inner.group(1) not in PYTHON_CELL_MAGICS:
@@ -251,8 +253,6 @@ class TrackMagics(RegistryMagics):
         max_bytes = int(self.options.max_object_mb * 2**20)
         if lineage_provider is not None:
             record.lineage = lineage_provider(record, whole_cell)
-        from ..progress import Bar
-
         try:
             with Bar("saving the run's models") as bar:  # shown for a large or slow model
                 recorded = registry.record(record, max_object_bytes=max_bytes,

@@ -185,9 +185,20 @@ def _run_row(cell: CellRecord, run_id: str, variables: list[dict]) -> dict:
         "user": env.get("user"), "host": env.get("host"), "notebook": cell.notebook,
         "note": cell.note, "source": cell.source, "error": cell.error,
         "params": encode_json(params), "metrics": encode_json(metrics),
-        "tags": encode_json(cell.tags), "packages": encode_json(env.get("packages", {})),
-        "python": env.get("python"), "git": encode_json(cell.git) if cell.git else None,
+        "tags": encode_json(cell.tags), "packages": _flat_json(env.get("packages", {})),
+        "python": env.get("python"), "git": _flat_json(cell.git) if cell.git else None,
     }
+
+
+def _flat_json(value: dict) -> str:
+    """JSON of a flat dict of plain values (the packages, the git state): most runs have
+    the same ones as the run before. Keyed by the values' types too (`0 == False`)."""
+    return _json_of_items(tuple((k, v, type(v)) for k, v in value.items()))
+
+
+@functools.lru_cache(maxsize=16)
+def _json_of_items(items: tuple) -> str:
+    return encode_json({k: v for k, v, _ in items})
 
 
 def _name(row: dict) -> str:
