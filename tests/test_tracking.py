@@ -110,6 +110,23 @@ def test_a_failing_cell_shows_the_traceback_of_the_untracked_cell(shell):
     assert run_.status == "failed" and run_.error == "ValueError: bad data"
 
 
+def test_the_call_that_starts_tracking_is_in_no_namespace_of_the_user(shell):
+    """Line 1 of a transformed cell calls a builtin IPython provides only while it runs a
+    cell (as `get_ipython`): not a name of the user's namespace, gone once the cell ended."""
+    import builtins
+
+    from nbmodels.magics.track import BEGIN_NAME
+
+    result, _ = run(shell, f"%%track\nseen = '{BEGIN_NAME}' in dir(__builtins__)")
+    assert result.success and shell.user_ns["seen"] is True
+    assert nbmodels.last_run().params == {"seen": True}
+    assert BEGIN_NAME not in shell.user_ns and not hasattr(builtins, BEGIN_NAME)
+    assert shell.user_ns["_ih"][result.execution_count].startswith(f"{BEGIN_NAME}(")
+    run(shell, "%reset -f")
+    result, _ = run(shell, "%%track\nafter_reset = 1")
+    assert result.success and nbmodels.last_run().params == {"after_reset": 1}
+
+
 def test_track_above_time_tracks_the_cell_that_time_runs(shell):
     result, text = run(shell, "%%track\n%%time\ntimed = 3")
     assert result.success and "Wall time" in text

@@ -30,7 +30,7 @@ from .parsing import parse
 
 # IPython's own names: never reads of a cell (their producer is the shell)
 _SHELL_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "_ih", "_oh", "_dh",
-                          "_", "__", "___", "_i", "_ii", "_iii"})
+                          "_", "__", "___", "_i", "_ii", "_iii", track.BEGIN_NAME})
 _SENTINEL = "__nbmodels_notes__"  # gone from the namespace after %reset: notes restart
 _CELL_MAGIC = re.compile(r"%%(\w+)")
 
@@ -148,10 +148,11 @@ transform_autotrack.has_side_effects = True  # check_complete must not call it
 
 class CellTrees:
     """Keeps the tree IPython parsed for the cell being run: what its compiler's
-    `ast_parse` returns for the cell's transformed source after its `pre_run_cell`. Parsing the cell again for its
-    note would cost the kernel ~0.5 ms per 50 lines, and parsing it in the notes' thread
-    can break either parse (see `nbmodels.lineage.notes`). A cell run inside another (a
-    non-silent `run_cell`) takes the place of the outer one, whose note then parses."""
+    `ast_parse` returns for the cell's transformed source after its `pre_run_cell`.
+    Parsing the cell again for its note would cost the kernel ~0.5 ms per 50 lines, and
+    parsing it in the notes' thread can break either parse (see `nbmodels.lineage.notes`).
+    A cell run inside another (a non-silent `run_cell`) takes the place of the outer one,
+    whose note then parses."""
 
     def __init__(self) -> None:
         self._expected = self._source = self._info = self._tree = None

@@ -4,7 +4,7 @@ A cell that starts with `%%track LINE` is rewritten by an input transformer (bef
 IPython's own cell-magic transform) into the same cell with its first line replaced by a
 call that starts tracking:
 
-    __import__('nbmodels.magics').magics.begin_tracked_cell(7)
+    __nbmodels_track__(7)
     <the cell's own lines, unchanged>
 
 (tracebacks show that line as the `%%track LINE` typed), so IPython itself runs the code:
@@ -45,6 +45,10 @@ PYTHON_CELL_MAGICS = frozenset({"time", "capture", "prun"})
 _TRACK_LINE = re.compile(r"%%track(?=\s|$)")
 _CELL_MAGIC = re.compile(r"%%(\w+)")
 _KEEP_PENDING = 64  # transformed cells not yet run (transforms may run without execution)
+# What line 1 of a transformed cell calls: `begin_tracked_cell`, a builtin while IPython
+# runs a cell (as its `get_ipython` is), so no namespace of the user's holds it. A line of
+# four tokens is also less for IPython to tokenize and compile on every tracked cell.
+BEGIN_NAME = "__nbmodels_track__"
 
 
 @dataclass
@@ -73,7 +77,7 @@ def transform_track_cell(lines: list[str]) -> list[str]:
     _pending[token] = _PendingCell(_surface, line, "".join(body), inner and inner.group(1))
     while len(_pending) > _KEEP_PENDING:
         del _pending[next(iter(_pending))]
-    first = f"__import__('nbmodels.magics').magics.begin_tracked_cell({token})\n"
+    first = f"{BEGIN_NAME}({token})\n"
     return [first, *(ipython_cell_magic(body) if inner else body)]
 
 
@@ -97,7 +101,7 @@ def _compiled_body(frame, pending: _PendingCell) -> str | None:
     filename = frame.f_code.co_filename
     entry = linecache.cache.get(filename)
     if not entry or entry[1] is not None or not entry[2] or \
-            "begin_tracked_cell(" not in entry[2][0]:
+            not entry[2][0].startswith(f"{BEGIN_NAME}("):
         return None
     lines = entry[2]
     shown = f"%%track {pending.line}".rstrip() + "\n"
@@ -274,6 +278,7 @@ def install(shell, surface: TrackMagics) -> None:
     """Hook `%%track` cells and the `%register` byte reuse into `shell` (once per shell)."""
     global _surface
     _surface = surface
+    shell.builtin_trap.auto_builtins[BEGIN_NAME] = begin_tracked_cell
     cleanup = shell.input_transformers_cleanup
     if transform_track_cell not in cleanup:
         cleanup.append(transform_track_cell)  # after IPython's own, before its %% transform
