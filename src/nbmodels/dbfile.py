@@ -83,18 +83,29 @@ def translate_errors(path: Path):
         yield
     except NbModelsError:
         raise
-    except sqlite3.DatabaseError as exc:
+    except _TRANSLATED as exc:
+        _raise_translated(exc, path)
+        raise
+
+
+# what `translate_errors` may turn into one of nbmodels' errors
+_TRANSLATED = (sqlite3.DatabaseError, PermissionError, OverflowError, UnicodeEncodeError)
+
+
+def _raise_translated(exc: BaseException, path: Path) -> None:
+    """Raise the error `translate_errors` makes of `exc`; return when it stays as it is."""
+    if isinstance(exc, sqlite3.DatabaseError):
         if is_damage(exc):
             raise damaged_error(path, exc) from exc
         if _primary_code(exc) == _READONLY_CODE:
             raise read_only_error(path) from exc
-        raise
-    except PermissionError as exc:
+        return
+    if isinstance(exc, PermissionError):
         raise permission_error(path, exc) from exc
-    except OverflowError as exc:  # an int beyond SQLite's 64 bits, as a query parameter
+    if isinstance(exc, OverflowError):  # an int beyond SQLite's 64 bits, as a parameter
         raise InvalidInputError(f"a number too large for the registry ({exc}): SQLite "
                                 "stores integers below 2**63") from None
-    except UnicodeEncodeError as exc:  # text SQLite or the file system cannot take
+    if isinstance(exc, UnicodeEncodeError):  # text SQLite or the file system cannot take
         raise InvalidInputError(
             f"{exc.object[:40]!r} is not valid text (a lone surrogate at position "
             f"{exc.start}, e.g. from bytes that are not UTF-8): give it as UTF-8") from None
@@ -112,7 +123,12 @@ def guard_errors(cls):
 def _guarded(method):
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        with translate_errors(self.store.path):
+        try:  # as `translate_errors` does, without a generator per call
             return method(self, *args, **kwargs)
+        except NbModelsError:
+            raise
+        except _TRANSLATED as exc:
+            _raise_translated(exc, self.store.path)
+            raise
 
     return wrapper

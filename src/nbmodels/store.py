@@ -13,13 +13,11 @@ every public method).
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import sqlite3
 import time
 from pathlib import Path
-from typing import Iterator
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -223,7 +221,7 @@ class Store:
                 f"registry {self.path.parent} has schema {current} and needs upgrading to "
                 f"{SCHEMA_VERSION}, but you can only read it: open it once with write access")
         # IMMEDIATE so two kernels opening a new registry do not both migrate it.
-        with _immediate(db.conn):
+        with _Immediate(db):
             migrations.apply(db)
             db.execute(f"PRAGMA user_version = {len(migrations.applied(db))}")
 
@@ -231,17 +229,16 @@ class Store:
     def schema_version(self) -> int:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
-    @contextlib.contextmanager
-    def write(self) -> Iterator[sqlite_utils.Database]:
-        """One write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on any error).
-        Raises `ReadOnlyRegistryError` when this user can only read the registry."""
+    def write(self) -> _Immediate:
+        """One write transaction, `with store.write() as db:` (BEGIN IMMEDIATE ... COMMIT,
+        ROLLBACK on any error). Raises `ReadOnlyRegistryError` when this user can only read
+        the registry."""
         if self._db is None and not can_write(self.path):
             raise read_only_error(self.path)
         db = self.db
         if self.read_only:
             raise read_only_error(self.path)
-        with _immediate(db.conn):
-            yield db
+        return _Immediate(db)
 
     def insert(self, table: str, rows, ignore: bool = False) -> None:
         """Insert dict rows (all with the same keys) in one `executemany`.
@@ -359,18 +356,28 @@ def _insert_sql(table: str, columns: tuple[str, ...], ignore: bool) -> str:
             f"VALUES ({', '.join('?' * len(columns))})")
 
 
-@contextlib.contextmanager
-def _immediate(conn: sqlite3.Connection):
-    if conn.in_transaction:  # nested: the outer transaction already holds the lock
-        yield
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+class _Immediate:
+    """`with _Immediate(db) as db:` BEGIN IMMEDIATE ... COMMIT, ROLLBACK on any error; inside
+    a transaction already open, part of it. A class rather than a generator: every tracked
+    cell commits through it."""
+
+    __slots__ = ("db", "_nested")
+
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+        self._nested = False
+
+    def __enter__(self) -> sqlite_utils.Database:
+        conn = self.db.conn
+        self._nested = conn.in_transaction  # the outer transaction already holds the lock
+        if not self._nested:
+            conn.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        if not self._nested:
+            self.db.conn.execute("COMMIT" if kind is None else "ROLLBACK")
+        return False
 
 
 def decode_row(row: dict) -> dict:
