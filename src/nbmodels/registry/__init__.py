@@ -6,7 +6,7 @@ each write is one transaction, so a crash or a kill loses at most the write in f
 
 `Registry` is assembled from one mixin per module, each read in a sitting:
 
-    recording    record_run: a tracked cell's variables and inputs stored as a run
+    recording    record_run, record: a tracked cell's variables and inputs stored as a run
     storing      values into the object store; `objects` rows committed with their users
     runs         run, list_runs, count_runs, runs, last_run, update_run_values, experiments
     queries      the SQL of runs(where=, order_by=, limit=)
