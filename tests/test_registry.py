@@ -586,4 +586,20 @@ def test_the_packages_and_git_json_kept_from_run_to_run_follow_the_values_types(
 
     assert _flat_json({"dirty": False}) == '{"dirty": false}'
     assert _flat_json({"dirty": 0}) == '{"dirty": 0}'  # equal to False, not the same JSON
+    assert _flat_json({"dirty": 0.0}) == '{"dirty": 0.0}'
+    assert _flat_json({"a": -0.0}) == '{"a": -0.0}' and _flat_json({"a": 0.0}) == '{"a": 0.0}'
+    assert _flat_json({True: "x"}) == '{"true": "x"}' and _flat_json({1: "x"}) == '{"1": "x"}'
     assert _flat_json({"numpy": "2.1.0", "pandas": None}) == '{"numpy": "2.1.0", "pandas": null}'
+    assert _flat_json({"files": ["a.py"]}) == '{"files": ["a.py"]}'  # not hashable: encoded
+
+
+def test_a_run_records_whatever_git_state_a_caller_passes(registry):
+    from datetime import datetime, timezone
+
+    from nbmodels.registry import CellRecord
+
+    now = datetime.now(timezone.utc)
+    git = {"commit": "abc", "dirty": True, "changed": ["a.py", "b.py"]}
+    run = registry.record_run(CellRecord(source="x = 1", experiment="e", status="ok",
+                                         started_at=now, ended_at=now, values={"x": 1}, git=git))
+    assert run.git == git and registry.run(run.id).git == git

@@ -93,7 +93,7 @@ def git_info(folder: str | os.PathLike) -> dict | None:
     folder = os.fspath(folder)
     repo = _git_dirs(folder)
     if _roots.get(folder, repo) != repo:  # its `.git` was removed or replaced
-        del _roots[folder]
+        _roots.pop(folder, None)
     if repo is None:  # git is told where to look (GIT_DIR ...): do not second-guess it
         return _git_status(folder)
     with _git_lock:

@@ -191,14 +191,21 @@ def _run_row(cell: CellRecord, run_id: str, variables: list[dict]) -> dict:
 
 
 def _flat_json(value: dict) -> str:
-    """JSON of a flat dict of plain values (the packages, the git state): most runs have
-    the same ones as the run before. Keyed by the values' types too (`0 == False`)."""
-    return _json_of_items(tuple((k, v, type(v)) for k, v in value.items()))
+    """JSON of the packages or the git state, which most runs share with the run before:
+    kept when every key is text and every value text, a bool or None (no two such dicts
+    are equal unless their JSON is: `1 == True`, `0.0 == -0.0` cannot meet here)."""
+    items = tuple(value.items())
+    if all(type(k) is str and type(v) in _FLAT_VALUES for k, v in items):
+        return _json_of_items(items)
+    return encode_json(value)
+
+
+_FLAT_VALUES = frozenset({str, bool, type(None)})
 
 
 @functools.lru_cache(maxsize=16)
 def _json_of_items(items: tuple) -> str:
-    return encode_json({k: v for k, v, _ in items})
+    return encode_json(dict(items))
 
 
 def _name(row: dict) -> str:
