@@ -10,7 +10,6 @@ no surface ever shows a `sqlite3` traceback.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
 import os
@@ -73,19 +72,25 @@ def permission_error(path: Path, error: PermissionError) -> ReadOnlyRegistryErro
         "for access")
 
 
-@contextlib.contextmanager
-def translate_errors(path: Path):
-    """SQLite's "database disk image is malformed" / "file is not a database" become a
-    `DatabaseDamagedError`, a write refused by the file system a `ReadOnlyRegistryError`,
-    and text with a lone surrogate that SQLite or a path cannot take an
-    `InvalidInputError`: one line that says what to do, never a traceback."""
-    try:
-        yield
-    except NbModelsError:
-        raise
-    except _TRANSLATED as exc:
-        _raise_translated(exc, path)
-        raise
+class translate_errors:
+    """`with translate_errors(path):` SQLite's "database disk image is malformed" / "file is
+    not a database" become a `DatabaseDamagedError`, a write refused by the file system a
+    `ReadOnlyRegistryError`, and text with a lone surrogate that SQLite or a path cannot
+    take an `InvalidInputError`: one line that says what to do, never a traceback. A class
+    rather than a generator: every `Registry` call goes through one."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        if isinstance(error, _TRANSLATED) and not isinstance(error, NbModelsError):
+            _raise_translated(error, self.path)
+        return False
 
 
 # what `translate_errors` may turn into one of nbmodels' errors
@@ -123,12 +128,7 @@ def guard_errors(cls):
 def _guarded(method):
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
-        try:  # as `translate_errors` does, without a generator per call
+        with translate_errors(self.store.path):
             return method(self, *args, **kwargs)
-        except NbModelsError:
-            raise
-        except _TRANSLATED as exc:
-            _raise_translated(exc, self.store.path)
-            raise
 
     return wrapper

@@ -92,8 +92,8 @@ def git_info(folder: str | os.PathLike) -> dict | None:
         return info
     folder = os.fspath(folder)
     repo = _git_dirs(folder)
-    if _roots.get(folder, repo) != repo:  # its `.git` was removed or replaced
-        _roots.pop(folder, None)
+    if repo is None or repo[0] != folder:  # a `.git` of `folder` was removed, if it had one
+        _git_states.pop(folder, None)
     if repo is None:  # git is told where to look (GIT_DIR ...): do not second-guess it
         return _git_status(folder)
     with _git_lock:
@@ -104,11 +104,9 @@ def git_info(folder: str | os.PathLike) -> dict | None:
         stats = _stats(files) if files is not None else None
         checked_at = time.time()
         info = _git_status(folder)
-        _git_states[repo[0]] = _GitState(key, head, files, stats, info,
+        _git_states[repo[0]] = _GitState(repo, key, head, files, stats, info,
                                          _settled(key, stats, checked_at),
                                          _watched(repo, head[1], files))
-        if repo[0] == folder and repo[1] == os.path.join(folder, ".git"):
-            _roots[folder] = repo
     return dict(info) if info is not None else None
 
 
@@ -119,7 +117,7 @@ def cached_git_info(folder: str | os.PathLike) -> tuple[bool, dict | None]:
     folder = os.fspath(folder)
     if _git_pointed_elsewhere():
         return False, None
-    repo = _roots.get(folder) or _git_dirs(folder)
+    repo = _known_root(folder) or _git_dirs(folder)
     # the walk up from a folder that is gone could find a parent's repository
     if repo is None or (repo[0] != os.path.abspath(folder) and not os.path.isdir(folder)):
         return True, None
@@ -156,6 +154,7 @@ _RACY_S = 2.0
 
 @dataclass
 class _GitState:
+    repo: tuple[str, str, str]  # `_git_dirs`: work tree root, git dir, common git dir
     key: tuple  # stats of HEAD, the index, the branch's ref file and packed-refs
     head: tuple[tuple | None, str | None]  # HEAD's stat and the ref it names
     files: tuple[str, ...] | None  # tracked files; None: too many to watch
@@ -172,10 +171,16 @@ class _GitState:
 
 _git_states: dict[str, _GitState] = {}
 _git_lock = threading.Lock()
-# Work tree roots checked before, with their `.git` folder in them -> `_git_dirs` of them.
-# The walk up is not needed to find their repository again: its HEAD is the first path a
-# cell stats, and a `.git` removed or made again changes that stat.
-_roots: dict[str, tuple[str, str, str]] = {}
+
+
+def _known_root(folder: str) -> tuple[str, str, str] | None:
+    """`_git_dirs(folder)` without the walk up, for a work tree root checked before with
+    its `.git` folder in it: that HEAD is the first path a cell stats, so a `.git` removed
+    or made again is seen."""
+    state = _git_states.get(folder)
+    if state is not None and state.repo[1] == os.path.join(folder, ".git"):
+        return state.repo
+    return None
 
 
 def _git_dirs(folder: str) -> tuple[str, str, str] | None:

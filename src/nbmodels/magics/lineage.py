@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import ast
-import re
 import warnings
 
 from IPython.core.error import UsageError
@@ -32,7 +31,6 @@ from .parsing import parse
 _SHELL_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "_ih", "_oh", "_dh",
                           "_", "__", "___", "_i", "_ii", "_iii", track.BEGIN_NAME})
 _SENTINEL = "__nbmodels_notes__"  # gone from the namespace after %reset: notes restart
-_CELL_MAGIC = re.compile(r"%%(\w+)")
 
 
 @magics_class
@@ -133,7 +131,7 @@ def transform_autotrack(lines: list[str]) -> list[str]:
     surface = _surface
     if surface is None or not surface.options.autotrack or not lines:
         return lines
-    magic = _CELL_MAGIC.match(lines[0])
+    magic = track.CELL_MAGIC.match(lines[0])
     if magic and magic.group(1) not in track.PYTHON_CELL_MAGICS:
         return lines  # %%track already, or a cell another magic runs
     body = lines[1:] if magic else lines

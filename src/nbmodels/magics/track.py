@@ -43,7 +43,7 @@ from .parsing import one_line, parse, parse_tags, split_names
 PYTHON_CELL_MAGICS = frozenset({"time", "capture", "prun"})
 
 _TRACK_LINE = re.compile(r"%%track(?=\s|$)")
-_CELL_MAGIC = re.compile(r"%%(\w+)")
+CELL_MAGIC = re.compile(r"%%(\w+)")  # a cell magic line, its name in group 1
 _KEEP_PENDING = 64  # transformed cells not yet run (transforms may run without execution)
 # What line 1 of a transformed cell calls: `begin_tracked_cell`, a builtin while IPython
 # runs a cell (as its `get_ipython` is), so no namespace of the user's holds it. A line of
@@ -73,7 +73,7 @@ def transform_track_cell(lines: list[str]) -> list[str]:
         return lines
     token = next(_tokens)
     line, body = lines[0][len("%%track"):].strip(), lines[1:]
-    inner = _CELL_MAGIC.match(body[0]) if body else None
+    inner = CELL_MAGIC.match(body[0]) if body else None
     _pending[token] = _PendingCell(_surface, line, "".join(body), inner and inner.group(1))
     while len(_pending) > _KEEP_PENDING:
         del _pending[next(iter(_pending))]
@@ -231,7 +231,7 @@ class TrackMagics(RegistryMagics):
         if not body.strip():
             raise UsageError("%%track needs code below it: the cell is empty")
         first, _, rest = body.partition("\n")
-        inner = _CELL_MAGIC.match(first)
+        inner = CELL_MAGIC.match(first)
         if inner is None:
             return python if python is not None else self.shell.transform_cell(body)
         if inner.group(1) not in PYTHON_CELL_MAGICS:
